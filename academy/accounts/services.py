@@ -1,0 +1,228 @@
+"""Account rules: registration, login, passwords, roles, profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from academy.accounts.models import (
+    DISTRICTS,
+    EDUCATION_LEVELS,
+    OCCUPATION_GROUPS,
+    POLITICAL_STATUSES,
+    Role,
+    User,
+    UserRole,
+)
+from academy.audit.services import record
+from academy.common.ids import InvalidIdNumber, InvalidMobile, normalise_mobile, parse_id_number
+from academy.common.text import clean, clean_name
+from academy.errors import Conflict, DomainError, NotFound, PermissionDenied
+from academy.extensions import db
+
+PASSWORD_MIN_LENGTH = 8
+
+
+class AccountError(DomainError):
+    """A registration, login or profile rule was broken."""
+
+
+@dataclass
+class Profile:
+    """Profile fields a learner fills in (all optional except as noted by the caller).
+
+    ``id_number`` is the raw text typed (validated here); the others are free text or one of
+    the lists in ``accounts.models``.
+    """
+
+    id_number: str | None = None
+    district: str | None = None
+    occupation_group: str | None = None
+    platform: str | None = None
+    education: str | None = None
+    political_status: str | None = None
+
+
+def _hash(password: str) -> str:
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    return generate_password_hash(password, method=method)
+
+
+def check_password_rules(password: str, *, mobile: str | None = None) -> None:
+    """Raise ``AccountError`` unless ``password`` has ≥ 8 characters, a letter and a digit,
+    and is not the mobile number."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise AccountError(f"密码至少{PASSWORD_MIN_LENGTH}位")
+    if not any(c.isdigit() for c in password) or not any(c.isalpha() for c in password):
+        raise AccountError("密码需同时包含字母和数字")
+    if mobile and mobile in password:
+        raise AccountError("密码不能包含手机号")
+
+
+def validate_name(raw: str) -> str:
+    """Return the cleaned real name or raise ``AccountError`` (2–30 characters, no digits)."""
+    name = clean_name(raw)
+    if len(name) < 2 or len(name) > 30:
+        raise AccountError("姓名应为2到30个字")
+    if any(c.isdigit() for c in name):
+        raise AccountError("姓名不能包含数字")
+    return name
+
+
+def apply_profile(user: User, profile: Profile, *, today: date | None = None) -> None:
+    """Validate ``profile`` and copy it onto ``user``.
+
+    An ID number (GB 11643-1999) sets ``birth_date`` and ``gender``; it must not belong to
+    another account. Raises ``AccountError`` naming the field.
+    """
+    if profile.id_number:
+        try:
+            parsed = parse_id_number(profile.id_number, today=today)
+        except InvalidIdNumber as exc:
+            raise AccountError(str(exc)) from None
+        other = db.session.scalar(select(User).where(User.id_number == parsed.value))
+        if other is not None and other.id != user.id:
+            raise AccountError("这个身份证号已经注册过账号，请直接登录或联系学院")
+        user.id_number = parsed.value
+        user.birth_date = parsed.birth_date
+        user.gender = parsed.gender
+    for field, allowed in (
+        ("district", DISTRICTS),
+        ("occupation_group", OCCUPATION_GROUPS),
+        ("education", EDUCATION_LEVELS),
+        ("political_status", POLITICAL_STATUSES),
+    ):
+        value = clean(getattr(profile, field)) or None
+        if value is not None and value not in allowed:
+            raise AccountError(f"“{value}”不是可选的值")
+        setattr(user, field, value)
+    user.platform = clean(profile.platform)[:60] or None
+
+
+def register_learner(mobile: str, name: str, password: str, profile: Profile | None = None) -> User:
+    """Create a learner account (self-registration).
+
+    Raises ``AccountError`` for a bad mobile number, name, password or ID number, and
+    ``Conflict`` when the mobile number already has an account.
+    """
+    try:
+        mobile = normalise_mobile(mobile)
+    except InvalidMobile as exc:
+        raise AccountError(str(exc)) from None
+    if db.session.scalar(select(User.id).where(User.mobile == mobile)):
+        raise Conflict("这个手机号已经注册，请直接登录")
+    check_password_rules(password, mobile=mobile)
+    user = User(mobile=mobile, name=validate_name(name), password_hash=_hash(password))
+    user.roles.append(UserRole(role=Role.LEARNER))
+    apply_profile(user, profile or Profile())
+    db.session.add(user)
+    db.session.flush()
+    record("account.registered", actor=user, obj=user)
+    return user
+
+
+def authenticate(mobile: str, password: str) -> User:
+    """Return the active user with this mobile number and password.
+
+    Raises ``AccountError`` with one message for any failure (no hint whether the number
+    exists). The failure is audited.
+    """
+    try:
+        mobile = normalise_mobile(mobile)
+    except InvalidMobile:
+        mobile = clean(mobile)
+    user = db.session.scalar(select(User).where(User.mobile == mobile))
+    if user is None or not user.password_hash or not check_password_hash(user.password_hash, password):
+        record("auth.login_failed", actor=user, mobile_tail=mobile[-4:])
+        raise AccountError("手机号或密码不正确")
+    if not user.is_active_account:
+        record("auth.login_refused", actor=user, obj=user, reason="inactive")
+        raise AccountError("账号已停用，请联系学院")
+    record("auth.login", actor=user, obj=user)
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Change ``user``'s password after checking the current one; ends other sessions."""
+    if not user.password_hash or not check_password_hash(user.password_hash, current):
+        raise AccountError("当前密码不正确")
+    check_password_rules(new, mobile=user.mobile)
+    user.password_hash = _hash(new)
+    user.session_version += 1
+    record("auth.password_changed", actor=user, obj=user)
+
+
+def reset_password(user: User, new: str, *, actor: User) -> None:
+    """An administrator sets a new password for ``user``; all of ``user``'s sessions end."""
+    if not actor.is_admin:
+        raise PermissionDenied("只有管理员可以重置密码")
+    check_password_rules(new, mobile=user.mobile)
+    user.password_hash = _hash(new)
+    user.session_version += 1
+    record("auth.password_reset", actor=actor, obj=user)
+
+
+def create_staff(mobile: str, name: str, password: str, roles: list[Role], *, actor: User) -> User:
+    """An administrator creates an instructor, administrator or judge account.
+
+    If the mobile number already has an account (e.g. a learner who becomes an instructor),
+    the roles are added to it instead and the password is left unchanged.
+    """
+    if not actor.is_admin:
+        raise PermissionDenied("只有管理员可以创建教师或管理员账号")
+    try:
+        mobile = normalise_mobile(mobile)
+    except InvalidMobile as exc:
+        raise AccountError(str(exc)) from None
+    user = db.session.scalar(select(User).where(User.mobile == mobile))
+    if user is None:
+        check_password_rules(password, mobile=mobile)
+        user = User(mobile=mobile, name=validate_name(name), password_hash=_hash(password))
+        db.session.add(user)
+    for role in roles:
+        grant_role(user, role, actor=actor)
+    db.session.flush()
+    return user
+
+
+def grant_role(user: User, role: Role, *, actor: User) -> None:
+    """Give ``user`` the ``role`` (no-op if held); audited."""
+    if user.has_role(role):
+        return
+    user.roles.append(UserRole(role=role))
+    db.session.flush()
+    record("account.role_granted", actor=actor, obj=user, role=str(role))
+
+
+def revoke_role(user: User, role: Role, *, actor: User) -> None:
+    """Take ``role`` from ``user``; an administrator cannot remove their own admin role."""
+    if user.id == actor.id and role == Role.ADMIN:
+        raise AccountError("不能取消自己的管理员身份")
+    for r in list(user.roles):
+        if r.role == role:
+            user.roles.remove(r)
+            record("account.role_revoked", actor=actor, obj=user, role=str(role))
+
+
+def get_user(user_id: int) -> User:
+    """Return the user or raise ``NotFound``."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("找不到这个账号")
+    return user
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Flask-Login loader: ``"<id>:<session_version>"`` → the user, or None if stale."""
+    try:
+        raw_id, raw_version = session_id.split(":", 1)
+        user = db.session.get(User, int(raw_id))
+    except (ValueError, TypeError):
+        return None
+    if user is None or str(user.session_version) != raw_version or not user.is_active_account:
+        return None
+    return user

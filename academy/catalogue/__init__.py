@@ -1,0 +1,1 @@
+"""Catalogue: courses (programmes) and cohorts (runs of a course), and their search."""

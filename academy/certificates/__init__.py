@@ -1,0 +1,1 @@
+"""Certificates: issuing, serial numbers, PDF rendering, batch printing, public verification."""

@@ -1,0 +1,1 @@
+"""Helpers used by three or more modules: identity numbers, masking, time, spreadsheets."""

@@ -1,0 +1,1 @@
+"""Qianneng Cup (虔能杯): editions, events, registration, draws, judging, rankings, awards."""

@@ -1,0 +1,1 @@
+"""Enrolment: seats, the FIFO waitlist, approvals, withdrawals, class lists, roster import."""

@@ -1,0 +1,1 @@
+"""Exams: assessments, components, attempts, gradebook, publication, score history."""

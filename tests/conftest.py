@@ -1,0 +1,143 @@
+"""Shared fixtures.
+
+* The suite runs on SQLite by default and on PostgreSQL when ``TEST_DATABASE_URL`` is set
+  (a server URL; the suite creates and drops its own database on it).
+* ``app`` is built once per session with the schema; every test runs inside an app context
+  and the tables are emptied after it, so tests may commit (views do) and run threads.
+* ``client`` is a test client; ``login(client, user)`` signs in through the real form;
+  ``csrf(client)`` returns a valid CSRF token for a raw POST.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from academy import create_app
+from academy.config import TestConfig
+from academy.extensions import db as _db
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not SHARED_DATA.exists():  # CI lays shared/ beside the clone
+    SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def _postgres_database(server_url: str):
+    """Create a throw-away database on the server; return (url, drop callback)."""
+    url = make_url(server_url).set(drivername="postgresql+psycopg")
+    name = f"academy_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    """The URL of the test database (SQLite file, or a fresh PostgreSQL database)."""
+    server = os.environ.get("TEST_DATABASE_URL")
+    if server:
+        url, drop = _postgres_database(server)
+        yield url
+        drop()
+    else:
+        with tempfile.TemporaryDirectory(prefix="academy-test-") as tmp:
+            yield f"sqlite:///{tmp}/test.db"
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture(scope="session")
+def app(database_url, instance_dir):
+    """The application with the schema created once for the session."""
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        INSTANCE_PATH = instance_dir
+        STORAGE_PATH = str(instance_dir / "storage")
+
+    application = create_app(Config)
+    with application.app_context():
+        _db.create_all()
+    yield application
+    with application.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(_db.metadata.sorted_tables))
+    if _db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        _db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            _db.session.execute(table.delete())
+    _db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def db(app):
+    """Each test runs in an app context; afterwards every table is emptied."""
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+        _empty_all_tables()
+        _db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf(client) -> str:
+    """Return a CSRF token valid for ``client``'s session (as a rendered form would carry)."""
+    from flask import current_app
+    from itsdangerous import URLSafeTimedSerializer
+
+    with client.session_transaction() as sess:
+        raw = sess.get("csrf_token")
+        if raw is None:
+            raw = sess["csrf_token"] = uuid.uuid4().hex
+    return URLSafeTimedSerializer(current_app.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
+def post(client, url: str, data: dict | None = None, **kwargs):
+    """POST with a valid CSRF token added to ``data``."""
+    payload = dict(data or {})
+    payload.setdefault("csrf_token", csrf(client))
+    return client.post(url, data=payload, **kwargs)
+
+
+def login(client, user, password: str = "Passw0rd!"):
+    """Sign ``user`` in through the login form; asserts it worked."""
+    response = post(client, "/account/login", {"mobile": user.mobile, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def shared_file(name: str) -> Path:
+    """Path of a sample input file in ../shared/data; fails loudly if it is missing."""
+    path = SHARED_DATA / name
+    assert path.exists(), f"missing sample file {path}"
+    return path
