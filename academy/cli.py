@@ -49,12 +49,13 @@ def init_cli(app: Flask) -> None:
 @with_appcontext
 def create_admin(mobile: str, name: str, password: str) -> None:
     """Create an administrator account (or give an existing account the admin role)."""
+    from sqlalchemy import select
+    from werkzeug.security import generate_password_hash
+
     from academy.accounts.models import Role, User, UserRole
     from academy.accounts.services import AccountError, check_password_rules, validate_name
     from academy.common.ids import InvalidMobile, normalise_mobile
     from academy.extensions import db
-    from werkzeug.security import generate_password_hash
-    from sqlalchemy import select
 
     try:
         mobile = normalise_mobile(mobile)

@@ -6,13 +6,12 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_login import current_user
 from sqlalchemy import select, text
 
-from academy.catalogue.models import Cohort, CohortStatus, cohort_instructors
-from academy.templating import nav_url
-
 from academy.accounts.permissions import public, staff_required
+from academy.catalogue.models import Cohort, CohortStatus, cohort_instructors
 from academy.common.urls import safe_next
 from academy.extensions import db
 from academy.i18n import LANG_COOKIE
+from academy.templating import nav_url
 
 bp = Blueprint("main", __name__)
 
