@@ -51,6 +51,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     register_models()
     register_blueprints(app)
     register_error_handlers(app)
+    register_security(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -99,6 +100,13 @@ def register_error_handlers(app: Flask) -> None:
     from academy.errors import register_error_handlers as register
 
     register(app)
+
+
+def register_security(app: Flask) -> None:
+    """Security headers, proxy handling and secure cookies."""
+    from academy.security import init_security
+
+    init_security(app)
 
 
 def register_template_helpers(app: Flask) -> None:

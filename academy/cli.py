@@ -22,6 +22,7 @@ CLI_MODULES = (
     "academy.certificates.cli",
     "academy.degrees.cli",
     "academy.competitions.cli",
+    "academy.ops.cli",
 )
 
 import_group = AppGroup("import", help="Import spreadsheets (.xlsx / .csv): courses, roster …")

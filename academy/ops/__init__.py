@@ -1,0 +1,1 @@
+"""Operations: backups and restores, background worker plumbing."""
