@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from academy.database import UTCDateTime, utcnow
 from academy.extensions import db
@@ -29,3 +29,5 @@ class AuditEvent(db.Model):
     object_id: Mapped[int | None]
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     ip: Mapped[str | None] = mapped_column(String(45))
+
+    actor = relationship("User", lazy="joined", viewonly=True)
