@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import gettext
 from flask_login import AnonymousUserMixin, LoginManager
+
+from academy.i18n import N_
 
 
 class AnonymousVisitor(AnonymousUserMixin):
@@ -23,7 +26,8 @@ def init_login(app: Flask, login_manager: LoginManager) -> None:
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
-    login_manager.login_message = "请先登录"
+    login_manager.login_message = N_("请先登录")
+    login_manager.localize_callback = gettext  # shown in the visitor's language
     login_manager.login_message_category = "info"
     login_manager.anonymous_user = AnonymousVisitor
     login_manager.session_protection = "basic"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -22,7 +23,8 @@ class Role(enum.StrEnum):
     JUDGE = "judge"
 
 
-ROLE_LABELS = {Role.LEARNER: "学员", Role.INSTRUCTOR: "教师", Role.ADMIN: "管理员", Role.JUDGE: "裁判"}
+# Display labels (lazy: shown in the visitor's language; ``str()`` them outside templates).
+ROLE_LABELS = {Role.LEARNER: _l("学员"), Role.INSTRUCTOR: _l("教师"), Role.ADMIN: _l("管理员"), Role.JUDGE: _l("裁判")}
 
 OCCUPATION_GROUPS = ("货车司机", "网约车司机", "快递员", "外卖员", "网络主播", "网约家政", "网络作家", "其他")
 EDUCATION_LEVELS = ("小学", "初中", "高中", "中专", "技校", "职高", "大专", "本科", "硕士及以上")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,15 +21,27 @@ from academy.accounts.models import (
 )
 from academy.audit.services import record
 from academy.common.ids import InvalidIdNumber, InvalidMobile, normalise_mobile, parse_id_number
-from academy.common.text import clean, clean_name
+from academy.common.text import clean, clean_name, digits_text
 from academy.errors import Conflict, DomainError, NotFound, PermissionDenied
 from academy.extensions import db
 
 PASSWORD_MIN_LENGTH = 8
+# The one answer for every failed activation, so it reveals nothing about which part was wrong.
+ACTIVATION_FAILED = "手机号与身份证号后6位对不上，或者这个账号已经激活过（已激活请直接登录，忘记密码请联系学院）"
+PROFILE_FIELD_LABELS = {
+    "district": "所在县（市、区）",
+    "occupation_group": "从业类型",
+    "education": "文化程度",
+    "political_status": "政治面貌",
+}
 
 
 class AccountError(DomainError):
     """A registration, login or profile rule was broken."""
+
+
+class ActivationFailed(AccountError):
+    """The activation details did not match an account waiting for activation (one neutral message)."""
 
 
 @dataclass
@@ -50,6 +63,17 @@ class Profile:
 def _hash(password: str) -> str:
     method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
     return generate_password_hash(password, method=method)
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _burn_time(password: str) -> None:
+    """Spend the time of one hash check so an unknown number answers as slowly as a known one."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-the-password-1", method=method)
+    check_password_hash(_DUMMY_HASHES[method], password)
 
 
 def check_password_rules(password: str, *, mobile: str | None = None) -> None:
@@ -77,19 +101,24 @@ def apply_profile(user: User, profile: Profile, *, today: date | None = None) ->
     """Validate ``profile`` and copy it onto ``user``.
 
     An ID number (GB 11643-1999) sets ``birth_date`` and ``gender``; it must not belong to
-    another account. Raises ``AccountError`` naming the field.
+    another account. An empty ID number leaves the stored one unchanged. District,
+    occupation group, education and political status must be one of the lists in
+    ``accounts.models`` (or empty). Everything is validated before ``user`` is changed.
+    Raises ``AccountError`` naming the field.
     """
-    if profile.id_number:
+    parsed = None
+    if profile.id_number and clean(profile.id_number):
         try:
             parsed = parse_id_number(profile.id_number, today=today)
         except InvalidIdNumber as exc:
             raise AccountError(str(exc)) from None
-        other = db.session.scalar(select(User).where(User.id_number == parsed.value))
+        with db.session.no_autoflush:
+            other = db.session.scalar(select(User).where(User.id_number == parsed.value))
         if other is not None and other.id != user.id:
+            if other.password_hash is None:
+                raise AccountError("这个身份证号已有学院导入的账号，请用登录页的“首次登录”激活")
             raise AccountError("这个身份证号已经注册过账号，请直接登录或联系学院")
-        user.id_number = parsed.value
-        user.birth_date = parsed.birth_date
-        user.gender = parsed.gender
+    choices: dict[str, str | None] = {}
     for field, allowed in (
         ("district", DISTRICTS),
         ("occupation_group", OCCUPATION_GROUPS),
@@ -98,7 +127,13 @@ def apply_profile(user: User, profile: Profile, *, today: date | None = None) ->
     ):
         value = clean(getattr(profile, field)) or None
         if value is not None and value not in allowed:
-            raise AccountError(f"“{value}”不是可选的值")
+            raise AccountError(f"{PROFILE_FIELD_LABELS[field]}“{value}”不是可选的值")
+        choices[field] = value
+    if parsed is not None:
+        user.id_number = parsed.value
+        user.birth_date = parsed.birth_date
+        user.gender = parsed.gender
+    for field, value in choices.items():
         setattr(user, field, value)
     user.platform = clean(profile.platform)[:60] or None
 
@@ -106,14 +141,19 @@ def apply_profile(user: User, profile: Profile, *, today: date | None = None) ->
 def register_learner(mobile: str, name: str, password: str, profile: Profile | None = None) -> User:
     """Create a learner account (self-registration).
 
-    Raises ``AccountError`` for a bad mobile number, name, password or ID number, and
-    ``Conflict`` when the mobile number already has an account.
+    ``profile`` holds the optional fields (see ``apply_profile``). Raises ``AccountError`` for
+    a bad mobile number, name, password, ID number or profile choice, and ``Conflict`` when
+    the mobile number already has an account (pointing an imported learner, who has no
+    password yet, to the activation page).
     """
     try:
         mobile = normalise_mobile(mobile)
     except InvalidMobile as exc:
         raise AccountError(str(exc)) from None
-    if db.session.scalar(select(User.id).where(User.mobile == mobile)):
+    existing = db.session.scalar(select(User).where(User.mobile == mobile))
+    if existing is not None:
+        if existing.password_hash is None:
+            raise Conflict("学院已经用这个手机号为您建了账号，请用登录页的“首次登录”激活")
         raise Conflict("这个手机号已经注册，请直接登录")
     check_password_rules(password, mobile=mobile)
     user = User(mobile=mobile, name=validate_name(name), password_hash=_hash(password))
@@ -129,14 +169,21 @@ def authenticate(mobile: str, password: str) -> User:
     """Return the active user with this mobile number and password.
 
     Raises ``AccountError`` with one message for any failure (no hint whether the number
-    exists). The failure is audited.
+    exists; an unknown number takes as long as a wrong password). The failure is audited as
+    ``auth.login_failed`` with the last four digits of the number typed; a deactivated account
+    with the right password is told so (``auth.login_refused``).
     """
     try:
         mobile = normalise_mobile(mobile)
     except InvalidMobile:
         mobile = clean(mobile)
     user = db.session.scalar(select(User).where(User.mobile == mobile))
-    if user is None or not user.password_hash or not check_password_hash(user.password_hash, password):
+    if user is None or not user.password_hash:
+        _burn_time(password)
+        ok = False
+    else:
+        ok = check_password_hash(user.password_hash, password)
+    if not ok:
         record("auth.login_failed", actor=user, mobile_tail=mobile[-4:])
         raise AccountError("手机号或密码不正确")
     if not user.is_active_account:
@@ -146,8 +193,49 @@ def authenticate(mobile: str, password: str) -> User:
     return user
 
 
+def activate_account(mobile: str, id_tail: str, password: str) -> User:
+    """First sign-in of a learner whom the academy imported (no password yet).
+
+    ``id_tail`` is the last 6 characters of the ID number on file (a lower-case x, spaces and
+    full-width digits are accepted). When the mobile number, the ID tail and "no password
+    yet" all match an active account, sets ``password`` (password rules as for registration),
+    audits ``account.activated`` and returns the user. Otherwise raises ``AccountError`` with
+    ``ActivationFailed`` with the single message ``ACTIVATION_FAILED`` (audited as
+    ``account.activation_failed``), so the page reveals neither whether the number exists nor
+    which part was wrong; a new password that breaks ``check_password_rules`` raises
+    ``AccountError`` (only once the details matched).
+    """
+    try:
+        mobile = normalise_mobile(mobile)
+    except InvalidMobile:
+        mobile = clean(mobile)
+    tail = digits_text(id_tail)
+    user = db.session.scalar(select(User).where(User.mobile == mobile))
+    matches = (
+        user is not None
+        and user.password_hash is None
+        and user.is_active_account
+        and bool(user.id_number)
+        and len(tail) == 6
+        and hmac.compare_digest(user.id_number[-6:], tail)
+    )
+    if not matches:
+        record("account.activation_failed", actor=user, mobile_tail=mobile[-4:])
+        raise ActivationFailed(ACTIVATION_FAILED)
+    check_password_rules(password, mobile=mobile)
+    user.password_hash = _hash(password)
+    user.session_version += 1
+    record("account.activated", actor=user, obj=user)
+    return user
+
+
 def change_password(user: User, current: str, new: str) -> None:
-    """Change ``user``'s password after checking the current one; ends other sessions."""
+    """Change ``user``'s password after checking the current one; ends other sessions.
+
+    Bumps ``session_version`` so every other session and remember-me cookie stops working
+    (the view signs this browser in again). Raises ``AccountError`` for a wrong current
+    password or a new password that breaks ``check_password_rules``.
+    """
     if not user.password_hash or not check_password_hash(user.password_hash, current):
         raise AccountError("当前密码不正确")
     check_password_rules(new, mobile=user.mobile)
@@ -157,7 +245,11 @@ def change_password(user: User, current: str, new: str) -> None:
 
 
 def reset_password(user: User, new: str, *, actor: User) -> None:
-    """An administrator sets a new password for ``user``; all of ``user``'s sessions end."""
+    """An administrator sets a new password for ``user``; all of ``user``'s sessions end.
+
+    Raises ``PermissionDenied`` unless ``actor`` is an admin, ``AccountError`` for a password
+    that breaks ``check_password_rules``. Audited as ``auth.password_reset``.
+    """
     if not actor.is_admin:
         raise PermissionDenied("只有管理员可以重置密码")
     check_password_rules(new, mobile=user.mobile)
@@ -170,10 +262,15 @@ def create_staff(mobile: str, name: str, password: str, roles: list[Role], *, ac
     """An administrator creates an instructor, administrator or judge account.
 
     If the mobile number already has an account (e.g. a learner who becomes an instructor),
-    the roles are added to it instead and the password is left unchanged.
+    the roles are added to it instead and the password is left unchanged. Raises
+    ``PermissionDenied`` unless ``actor`` is an admin, ``AccountError`` for a bad mobile
+    number, name or password or when no role is given. Audited (``account.created`` and one
+    ``account.role_granted`` per role).
     """
     if not actor.is_admin:
         raise PermissionDenied("只有管理员可以创建教师或管理员账号")
+    if not roles:
+        raise AccountError("至少选择一个角色")
     try:
         mobile = normalise_mobile(mobile)
     except InvalidMobile as exc:
@@ -183,6 +280,8 @@ def create_staff(mobile: str, name: str, password: str, roles: list[Role], *, ac
         check_password_rules(password, mobile=mobile)
         user = User(mobile=mobile, name=validate_name(name), password_hash=_hash(password))
         db.session.add(user)
+        db.session.flush()
+        record("account.created", actor=actor, obj=user)
     for role in roles:
         grant_role(user, role, actor=actor)
     db.session.flush()
@@ -190,7 +289,12 @@ def create_staff(mobile: str, name: str, password: str, roles: list[Role], *, ac
 
 
 def grant_role(user: User, role: Role, *, actor: User) -> None:
-    """Give ``user`` the ``role`` (no-op if held); audited."""
+    """Give ``user`` the ``role`` (no-op if held); audited as ``account.role_granted``.
+
+    Raises ``PermissionDenied`` unless ``actor`` is an admin.
+    """
+    if not actor.is_admin:
+        raise PermissionDenied("只有管理员可以修改角色")
     if user.has_role(role):
         return
     user.roles.append(UserRole(role=role))
@@ -199,7 +303,14 @@ def grant_role(user: User, role: Role, *, actor: User) -> None:
 
 
 def revoke_role(user: User, role: Role, *, actor: User) -> None:
-    """Take ``role`` from ``user``; an administrator cannot remove their own admin role."""
+    """Take ``role`` from ``user`` (no-op if not held); audited.
+
+    Raises ``PermissionDenied`` unless ``actor`` is an admin, and ``AccountError`` when an
+    administrator tries to remove their own admin role (the academy would lose its last
+    way in).
+    """
+    if not actor.is_admin:
+        raise PermissionDenied("只有管理员可以修改角色")
     if user.id == actor.id and role == Role.ADMIN:
         raise AccountError("不能取消自己的管理员身份")
     for r in list(user.roles):

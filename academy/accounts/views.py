@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import or_, select
 
 from academy.accounts import services
 from academy.accounts.forms import (
+    ActivationForm,
     LoginForm,
     PasswordChangeForm,
     PasswordResetForm,
@@ -66,7 +68,7 @@ def logout():
     current_user.session_version += 1
     db.session.commit()
     logout_user()
-    flash("已退出登录", "info")
+    flash(_("已退出登录"), "info")
     return redirect(url_for("main.index"))
 
 
@@ -88,16 +90,42 @@ def register():
         else:
             db.session.commit()
             login_user(user)
-            flash("注册成功，欢迎来到学院！", "success")
+            flash(_("注册成功，欢迎来到学院！"), "success")
             return redirect(next_url or url_for("catalogue.index"))
     return render_template("accounts/register.html", form=form, next_url=next_url)
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@public
+def activate():
+    """First sign-in of a learner imported by the academy: mobile, ID tail and a new password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = ActivationForm()
+    if form.validate_on_submit():
+        try:
+            user = services.activate_account(form.mobile.data, form.id_tail.data, form.password.data)
+        except services.ActivationFailed as exc:
+            db.session.commit()  # keep the audit row of the failed attempt
+            form.form_errors.append(str(exc))
+        except DomainError as exc:  # the details matched but the new password breaks a rule
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+        else:
+            user.last_login_at = now_utc()
+            db.session.commit()
+            login_user(user)
+            flash(_("账号已激活，欢迎来到学院！"), "success")
+            return redirect(url_for("enrolment.my_courses"))
+    return render_template("accounts/activate.html", form=form)
 
 
 def _field_error(form, exc: DomainError) -> None:
     """Attach a service error to the field it is about (by keyword), else to the form."""
     text = str(exc)
-    for keyword, field in (("身份证", "id_number"), ("姓名", "name"), ("密码", "password"),
-                           ("手机", "mobile")):
+    for keyword, field in (("身份证", "id_number"), ("姓名", "name"), ("密码", "password"), ("手机", "mobile"),
+                           ("所在县", "district"), ("从业类型", "occupation_group"), ("文化程度", "education"),
+                           ("政治面貌", "political_status")):
         if keyword in text and hasattr(form, field):
             getattr(form, field).errors.append(text)
             return
@@ -119,7 +147,7 @@ def profile():
             _field_error(form, exc)
         else:
             db.session.commit()
-            flash("资料已保存", "success")
+            flash(_("资料已保存"), "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=form)
 
@@ -137,8 +165,10 @@ def change_password():
             (form.current if "当前" in str(exc) else form.new).errors.append(str(exc))
         else:
             db.session.commit()
-            login_user(current_user)  # re-issue the session with the new version
-            flash("密码已修改", "success")
+            # re-issue this browser's session (and its remember-me cookie, if it had one) with the new version
+            had_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+            login_user(current_user._get_current_object(), remember=had_cookie)  # the user, not the proxy
+            flash(_("密码已修改，其他设备上的登录已退出"), "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/password.html", form=form)
 
@@ -156,7 +186,8 @@ def users():
     if role in {r.value for r in Role}:
         stmt = stmt.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
     if q:
-        stmt = stmt.where(or_(User.name.contains(q), User.mobile.contains(q), User.id_number == q.upper()))
+        stmt = stmt.where(or_(User.name.contains(q, autoescape=True), User.mobile.contains(q, autoescape=True),
+                              User.id_number == q.upper()))
     pagination = db.paginate(stmt, page=page, per_page=50, error_out=False)
     return render_template("accounts/users.html", pagination=pagination, role=role, q=q,
                            create_form=StaffCreateForm())
@@ -176,12 +207,12 @@ def create_staff():
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash(f"已创建账号：{user.name}", "success")
+            flash(_("已创建账号：%(name)s", name=user.name), "success")
             return redirect(url_for("accounts.user_detail", user_id=user.id))
     else:
         for errors in form.errors.values():
             for e in errors:
-                flash(e, "error")
+                flash(str(e), "error")
     return redirect(url_for("accounts.users"))
 
 
@@ -208,7 +239,7 @@ def reset_password(user_id: int):
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash("密码已重置，请把新密码告诉本人", "success")
+            flash(_("密码已重置，请把新密码告诉本人"), "success")
     return redirect(url_for("accounts.user_detail", user_id=user.id))
 
 
@@ -229,5 +260,5 @@ def change_role(user_id: int):
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash("角色已更新", "success")
+            flash(_("角色已更新"), "success")
     return redirect(url_for("accounts.user_detail", user_id=user.id))

@@ -6,6 +6,7 @@ import enum
 from datetime import date, datetime, time
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Date, ForeignKey, Numeric, String, Table, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -32,12 +33,18 @@ class CohortStatus(enum.StrEnum):
     CANCELLED = "cancelled"  # 已取消
 
 
+# Display labels (lazy: shown in the visitor's language; ``str()`` them outside templates).
 COHORT_STATUS_LABELS = {
-    CohortStatus.PLANNED: "筹备中",
-    CohortStatus.OPEN: "招生中",
-    CohortStatus.RUNNING: "开课中",
-    CohortStatus.FINISHED: "已结业",
-    CohortStatus.CANCELLED: "已取消",
+    CohortStatus.PLANNED: _l("筹备中"),
+    CohortStatus.OPEN: _l("招生中"),
+    CohortStatus.RUNNING: _l("开课中"),
+    CohortStatus.FINISHED: _l("已结业"),
+    CohortStatus.CANCELLED: _l("已取消"),
+}
+DELIVERY_MODE_LABELS = {
+    DeliveryMode.OFFLINE: _l("线下"),
+    DeliveryMode.ONLINE: _l("线上"),
+    DeliveryMode.BLENDED: _l("线上线下结合"),
 }
 
 

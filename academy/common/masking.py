@@ -8,20 +8,30 @@ from __future__ import annotations
 
 
 def mask_name(name: str | None) -> str:
-    """Mask a person's name: 王磊 → 王*, 王小磊 → 王*磊, 买买提·艾力 → 买*****力.
+    """Mask a person's name: 王磊 → 王*, 王小磊 → 王*磊, 欧阳小明 → 欧**明, 买买提·艾力 → 买**力.
 
-    The first and last characters are kept for names of three or more characters.
+    Convention (research/domain-cn.md §D3, GB/T 35273 display limitation): two characters →
+    surname + ``*``; three → first + ``*`` + last; four or more → first + ``**`` + last, so
+    that the mask does not reveal the length of a long name. Characters are code points, so
+    names with characters outside the BMP (𠮷) are masked correctly.
     """
     if not name:
         return ""
-    chars = list(name)
+    chars = list(name.strip())
+    if not chars:
+        return ""
     if len(chars) <= 2:
         return chars[0] + "*"
-    return chars[0] + "*" * (len(chars) - 2) + chars[-1]
+    if len(chars) == 3:
+        return chars[0] + "*" + chars[-1]
+    return chars[0] + "**" + chars[-1]
 
 
 def mask_phone(phone: str | None) -> str:
-    """Mask a mobile number: 13812341234 → 138****1234."""
+    """Mask a mobile number: 13812341234 → 138****1234 (first 3 and last 4 digits visible).
+
+    Values shorter than 8 characters are masked entirely.
+    """
     if not phone:
         return ""
     if len(phone) < 8:
@@ -30,9 +40,11 @@ def mask_phone(phone: str | None) -> str:
 
 
 def mask_id_number(value: str | None) -> str:
-    """Mask a resident ID number: 360702199001011234 → 360702********1234.
+    """Mask a resident ID number: 36070219900101123X → 360702********123X.
 
-    The region code (6) and the last four characters stay visible.
+    The region code (6) and the last four characters stay visible; the eight birth-date
+    digits are hidden (research/domain-cn.md §D3). Values shorter than 10 characters are
+    masked entirely.
     """
     if not value:
         return ""

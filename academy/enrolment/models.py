@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -28,13 +29,14 @@ class EnrolmentStatus(enum.StrEnum):
 SEAT_HOLDING = (EnrolmentStatus.PENDING, EnrolmentStatus.ENROLLED)
 ACTIVE = (EnrolmentStatus.PENDING, EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITLISTED)
 
+# Display labels (lazy: shown in the visitor's language; ``status_label`` gives a plain str).
 ENROLMENT_STATUS_LABELS = {
-    EnrolmentStatus.PENDING: "待审核",
-    EnrolmentStatus.ENROLLED: "已报名",
-    EnrolmentStatus.WAITLISTED: "候补中",
-    EnrolmentStatus.WITHDRAWN: "已退出",
-    EnrolmentStatus.REJECTED: "未通过",
-    EnrolmentStatus.REMOVED: "已移出",
+    EnrolmentStatus.PENDING: _l("待审核"),
+    EnrolmentStatus.ENROLLED: _l("已报名"),
+    EnrolmentStatus.WAITLISTED: _l("候补中"),
+    EnrolmentStatus.WITHDRAWN: _l("已退出"),
+    EnrolmentStatus.REJECTED: _l("未通过"),
+    EnrolmentStatus.REMOVED: _l("已移出"),
 }
 
 
@@ -73,4 +75,5 @@ class Enrolment(TimestampMixin, db.Model):
 
     @property
     def status_label(self) -> str:
-        return ENROLMENT_STATUS_LABELS[EnrolmentStatus(self.status)]
+        """The status in the current language (待审核, 已报名, 候补中, …), as a plain string."""
+        return str(ENROLMENT_STATUS_LABELS[EnrolmentStatus(self.status)])

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from academy.accounts.models import User
+from academy.accounts.models import Role, User
 from academy.audit.services import record
 from academy.catalogue.models import Cohort, CohortStatus
 from academy.catalogue.services import is_open_for_enrolment
@@ -25,6 +25,11 @@ from academy.extensions import db
 
 class EnrolmentError(DomainError):
     """An enrolment rule refused the operation."""
+
+
+# Service messages stay Chinese whatever the visitor's language (see docs/architecture.md).
+ACTIVE_LABELS = {EnrolmentStatus.PENDING: "待审核", EnrolmentStatus.ENROLLED: "已报名",
+                 EnrolmentStatus.WAITLISTED: "候补中"}
 
 
 def ineligibility_reason(learner: User, cohort: Cohort) -> str | None:
@@ -80,11 +85,17 @@ def enrol(learner: User, cohort: Cohort, *, now: datetime | None = None, actor: 
 
     With ``approval_required`` the seat is held as PENDING until an admin decides. An admin
     import or enrolment (``source`` "import"/"admin") may bypass the enrolment window
-    (``check_window=False``). Raises ``EnrolmentError`` when the cohort is not open or the
-    learner is ineligible, and ``Conflict`` when the learner already has an active application.
+    (``check_window=False``); ``now`` is an aware datetime (default: the current time). A
+    learner who withdrew, was rejected or removed may apply again: the same row is reused and
+    joins the end of the queue. Raises ``EnrolmentError`` when the person is not a learner, the
+    cohort is not open, finished or cancelled, or the learner is ineligible
+    (``ineligibility_reason``), and ``Conflict`` when the learner already has an active
+    application. Audited as ``enrolment.applied``.
     """
     now = now or now_utc()
     actor = actor or learner
+    if not learner.has_role(Role.LEARNER):
+        raise EnrolmentError("只有学员账号可以报名")
     if check_window and not is_open_for_enrolment(cohort, now=now):
         raise EnrolmentError("该班级当前不接受报名")
     if cohort.status in (CohortStatus.FINISHED, CohortStatus.CANCELLED):
@@ -94,7 +105,7 @@ def enrol(learner: User, cohort: Cohort, *, now: datetime | None = None, actor: 
         select(Enrolment).where(Enrolment.learner_id == learner.id, Enrolment.cohort_id == cohort.id)
     )
     if existing is not None and existing.status in ACTIVE:
-        raise Conflict(f"您已在该班级（{existing.status_label}）")
+        raise Conflict(f"您已在该班级（{ACTIVE_LABELS[existing.status]}）")
     reason = ineligibility_reason(learner, cohort)
     if reason:
         raise EnrolmentError(f"不能报名：{reason}")
@@ -158,8 +169,10 @@ def promote_waitlist(cohort: Cohort, *, now: datetime | None = None, actor: User
 def withdraw(enrolment: Enrolment, *, actor: User, now: datetime | None = None) -> list[Enrolment]:
     """The learner (or an admin for them) withdraws; a freed seat goes to the waitlist.
 
-    Returns the enrolments promoted as a result. Raises ``EnrolmentError`` if there is
-    nothing to withdraw and ``PermissionDenied`` if ``actor`` is neither the learner nor an admin.
+    Withdrawing a waitlisted application frees no seat, so nobody is promoted. Returns the
+    enrolments promoted as a result. Raises ``PermissionDenied`` if ``actor`` is neither the
+    learner nor an admin, and ``EnrolmentError`` if the application is no longer active or the
+    cohort has finished. Audited as ``enrolment.withdrawn``.
     """
     if actor.id != enrolment.learner_id and not actor.is_admin:
         raise PermissionDenied("只能退出自己的报名")
@@ -181,7 +194,13 @@ def withdraw(enrolment: Enrolment, *, actor: User, now: datetime | None = None) 
 
 
 def remove(enrolment: Enrolment, reason: str, *, actor: User, now: datetime | None = None) -> list[Enrolment]:
-    """An admin removes a learner from a cohort with a reason; the seat goes to the waitlist."""
+    """An admin removes a learner (seated or waitlisted) from a cohort with a reason.
+
+    Records who, when (``now``, default the current time) and why on the enrolment; a freed
+    seat goes to the waitlist. Returns the enrolments promoted. Raises ``PermissionDenied``
+    unless ``actor`` is an admin and ``EnrolmentError`` for an empty reason or an application
+    that is no longer active. Audited as ``enrolment.removed``.
+    """
     if not actor.is_admin:
         raise PermissionDenied("只有管理员可以移出学员")
     if not reason.strip():
@@ -208,7 +227,11 @@ def decide(enrolment: Enrolment, approve: bool, reason: str, *, actor: User,
            now: datetime | None = None) -> list[Enrolment]:
     """An admin approves or rejects a PENDING application, recording who, when and why.
 
-    A rejection frees the seat for the waitlist; returns the enrolments promoted.
+    ``reason`` is optional for an approval and required for a rejection. A rejection frees the
+    seat for the waitlist (a promoted application in such a cohort is PENDING again); returns
+    the enrolments promoted. Raises ``PermissionDenied`` unless ``actor`` is an admin and
+    ``EnrolmentError`` when the application is not pending or a rejection has no reason.
+    Audited as ``enrolment.approved``/``enrolment.rejected``.
     """
     if not actor.is_admin:
         raise PermissionDenied("只有管理员可以审核报名")
@@ -236,10 +259,14 @@ def decide(enrolment: Enrolment, approve: bool, reason: str, *, actor: User,
 def change_capacity(cohort: Cohort, capacity: int, *, actor: User, now: datetime | None = None) -> list[Enrolment]:
     """Set the number of seats; more seats promote from the waitlist at once.
 
-    Raises ``EnrolmentError`` when the new capacity is below the seats already taken.
+    Returns the enrolments promoted. Raises ``PermissionDenied`` unless ``actor`` is an admin,
+    and ``EnrolmentError`` when the new capacity is below 1 or below the seats already taken
+    (pending and enrolled). Audited as ``cohort.capacity_changed``.
     """
     if not actor.is_admin:
         raise PermissionDenied("只有管理员可以修改名额")
+    if capacity < 1:
+        raise EnrolmentError("名额至少为1")
     _lock(cohort)
     taken = _seats_taken(cohort.id)
     if capacity < taken:
