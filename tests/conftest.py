@@ -102,6 +102,7 @@ def db(app):
     cached user and Flask-Babel's locale from one request (or client) to the next; ``g`` is
     emptied when each request starts, as a fresh app context would be in production.
     """
+    app.extensions.pop("academy_ratelimit", None)  # fresh rate-limit counters per test
     with app.app_context():
         request_started.connect(_clear_g, app)
         try:

@@ -20,7 +20,9 @@ from academy.accounts.models import (
     UserRole,
 )
 from academy.audit.services import record
+from academy.common import ratelimit
 from academy.common.ids import InvalidIdNumber, InvalidMobile, normalise_mobile, parse_id_number
+from academy.common.ratelimit import Limit
 from academy.common.text import clean, clean_name, digits_text
 from academy.errors import Conflict, DomainError, NotFound, PermissionDenied
 from academy.extensions import db
@@ -165,18 +167,36 @@ def register_learner(mobile: str, name: str, password: str, profile: Profile | N
     return user
 
 
-def authenticate(mobile: str, password: str) -> User:
+# Lock-out: after 5 failures for one mobile number, or 100 from one address, within 15 minutes,
+# further attempts are refused until the window ends (OWASP authentication cheat sheet).
+LOGIN_LIMIT_PER_MOBILE = Limit(count=5, seconds=15 * 60)
+LOGIN_LIMIT_PER_ADDRESS = Limit(count=100, seconds=15 * 60)  # a classroom shares one address
+
+
+class LoginLocked(AccountError):
+    """Too many failed sign-ins; the message says when to try again."""
+
+
+def authenticate(mobile: str, password: str, *, address: str | None = None) -> User:
     """Return the active user with this mobile number and password.
 
-    Raises ``AccountError`` with one message for any failure (no hint whether the number
-    exists; an unknown number takes as long as a wrong password). The failure is audited as
-    ``auth.login_failed`` with the last four digits of the number typed; a deactivated account
-    with the right password is told so (``auth.login_refused``).
+    ``address`` is the client IP (for the per-address limit). Raises ``LoginLocked`` when the
+    number or the address used up its failures (5 per number, 100 per address in 15 minutes),
+    and ``AccountError`` with one message for any other failure (no hint whether the number
+    exists; an unknown number takes as long as a wrong password). Failures are audited as
+    ``auth.login_failed`` with the last four digits typed, lock-outs as ``auth.login_locked``;
+    a deactivated account with the right password is told so (``auth.login_refused``).
     """
     try:
         mobile = normalise_mobile(mobile)
     except InvalidMobile:
         mobile = clean(mobile)
+    keys = [(f"login:m:{mobile}", LOGIN_LIMIT_PER_MOBILE)]
+    if address:
+        keys.append((f"login:a:{address}", LOGIN_LIMIT_PER_ADDRESS))
+    if any(ratelimit.exceeded(key, limit) for key, limit in keys):
+        record("auth.login_locked", mobile_tail=mobile[-4:])
+        raise LoginLocked("登录失败次数太多，账号已临时锁定，请15分钟后再试；忘记密码请联系学院重置")
     user = db.session.scalar(select(User).where(User.mobile == mobile))
     if user is None or not user.password_hash:
         _burn_time(password)
@@ -184,8 +204,11 @@ def authenticate(mobile: str, password: str) -> User:
     else:
         ok = check_password_hash(user.password_hash, password)
     if not ok:
+        for key, limit in keys:
+            ratelimit.hit(key, limit)
         record("auth.login_failed", actor=user, mobile_tail=mobile[-4:])
         raise AccountError("手机号或密码不正确")
+    ratelimit.reset(keys[0][0])
     if not user.is_active_account:
         record("auth.login_refused", actor=user, obj=user, reason="inactive")
         raise AccountError("账号已停用，请联系学院")

@@ -49,7 +49,7 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.mobile.data, form.password.data)
+            user = services.authenticate(form.mobile.data, form.password.data, address=request.remote_addr)
         except DomainError as exc:
             db.session.commit()  # keep the audit row of the failure
             form.password.errors.append(str(exc))
