@@ -6,14 +6,16 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from academy.accounts.models import Role, User, UserRole
 from academy.accounts.permissions import admin_required, public
-from academy.catalogue import services
-from academy.catalogue.forms import CatalogueFilterForm, CohortForm, CourseForm
+from academy.catalogue import importer, services
+from academy.catalogue.forms import CatalogueFilterForm, CohortForm, CourseForm, CourseUploadForm
 from academy.catalogue.models import Cohort, Course
+from academy.common.spreadsheets import read_upload
 from academy.common.timeutil import local_zone, now_utc, to_local
 from academy.enrolment import services as enrolment_services
 from academy.enrolment.forms import CapacityForm  # noqa: F401 (cohort page)
@@ -28,8 +30,8 @@ bp = Blueprint("catalogue", __name__, url_prefix="/courses")
 def index():
     """Search and filter cohorts by keyword, occupation, mode, district and time of day."""
     form = CatalogueFilterForm(request.args)
-    form.occupation.choices = [("", "全部工种")] + [(o, o) for o in services.list_occupations()]
-    form.district.choices = [("", "全部地区")] + [(d, d) for d in services.list_districts()]
+    form.occupation.choices = [("", _("全部工种"))] + [(o, o) for o in services.list_occupations()]
+    form.district.choices = [("", _("全部地区"))] + [(d, _(d)) for d in services.list_districts()]
     query = services.CatalogueQuery(
         keyword=(form.q.data or "").strip()[:40],
         occupation=form.occupation.data or "",
@@ -44,7 +46,7 @@ def index():
     open_ids = {c.id for c in pagination.items if services.is_open_for_enrolment(c, now=now)}
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("catalogue/index.html", form=form, pagination=pagination, open_ids=open_ids,
-                           args=args, filtered=any(args.values()))
+                           args=args, filtered=any(args.values()), now=now)
 
 
 @bp.get("/cohorts/<code>")
@@ -61,7 +63,7 @@ def cohort(code: str):
         position = enrolment_services.waitlist_position(mine) if mine else None
     return render_template("catalogue/cohort.html", cohort=cohort, course=cohort.course, mine=mine,
                            position=position, is_open=services.is_open_for_enrolment(cohort, now=now),
-                           capacity_form=CapacityForm(capacity=cohort.capacity))
+                           capacity_form=CapacityForm(capacity=cohort.capacity), now=now)
 
 
 # --- administration --------------------------------------------------------------------
@@ -104,7 +106,7 @@ def edit_course(course_id: int | None = None):
             form.form_errors.append(str(exc))
         else:
             db.session.commit()
-            flash("课程已保存", "success")
+            flash(_("课程已保存"), "success")
             return redirect(url_for("catalogue.manage"))
     return render_template("catalogue/edit_course.html", form=form, course=course)
 
@@ -164,6 +166,33 @@ def edit_cohort(cohort_id: int | None = None):
             form.form_errors.append(str(exc))
         else:
             db.session.commit()
-            flash("班级已保存", "success")
+            flash(_("班级已保存"), "success")
             return redirect(url_for("catalogue.cohort", code=cohort.code))
     return render_template("catalogue/edit_cohort.html", form=form, cohort=cohort)
+
+
+# --- import ----------------------------------------------------------------------------
+
+@bp.route("/manage/import", methods=["GET", "POST"])
+@admin_required
+def import_courses():
+    """Upload the course catalogue (.xlsx/.csv): every row is checked and reported; nothing is
+    written when a row fails unless "skip invalid rows" is ticked; "check only" writes nothing.
+    The file is read from the request and dropped (never kept in the session or on disk)."""
+    form = CourseUploadForm()
+    report = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            data = read_upload(upload.stream, upload.filename)
+            report = importer.import_courses(data, filename=upload.filename, actor=current_user,
+                                             dry_run=form.dry_run.data, skip_invalid=form.skip_invalid.data)
+        except DomainError as exc:
+            db.session.rollback()
+            form.file.errors = [*form.file.errors, str(exc)]
+        else:
+            if report.written:
+                db.session.commit()
+            else:  # refused or a dry run: nothing to keep
+                db.session.rollback()
+    return render_template("catalogue/import_courses.html", form=form, report=report)

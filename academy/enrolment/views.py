@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -16,10 +19,10 @@ from academy.accounts.permissions import (
 from academy.audit.services import record
 from academy.catalogue.models import Cohort
 from academy.common.masking import mask_id_number, mask_name, mask_phone
-from academy.common.spreadsheets import XLSX_MIMETYPE, build_xlsx
+from academy.common.spreadsheets import XLSX_MIMETYPE, build_xlsx, read_upload
 from academy.common.timeutil import format_local
-from academy.enrolment import services
-from academy.enrolment.forms import ActionForm, CapacityForm, DecisionForm, RemovalForm
+from academy.enrolment import roster, services
+from academy.enrolment.forms import ActionForm, CapacityForm, DecisionForm, RemovalForm, RosterUploadForm
 from academy.enrolment.models import Enrolment, EnrolmentStatus
 from academy.errors import DomainError
 from academy.extensions import db
@@ -45,9 +48,9 @@ def enrol(cohort_id: int):
         else:
             db.session.commit()
             messages = {
-                EnrolmentStatus.ENROLLED: ("报名成功！开课前会在“我的课程”里看到上课安排。", "success"),
-                EnrolmentStatus.PENDING: ("已提交报名，学院审核后会通知您。", "success"),
-                EnrolmentStatus.WAITLISTED: ("名额已满，您已进入候补，有空位会自动为您补上。", "info"),
+                EnrolmentStatus.ENROLLED: (_("报名成功！开课前会在“我的课程”里看到上课安排。"), "success"),
+                EnrolmentStatus.PENDING: (_("已提交报名，学院审核后会通知您。"), "success"),
+                EnrolmentStatus.WAITLISTED: (_("名额已满，您已进入候补，有空位会自动为您补上。"), "info"),
             }
             flash(*messages[EnrolmentStatus(enrolment.status)])
     return redirect(url_for("catalogue.cohort", code=cohort.code))
@@ -68,7 +71,7 @@ def withdraw(enrolment_id: int):
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash("已退出报名", "info")
+            flash(_("已退出报名"), "info")
     return redirect(request.form.get("back") == "cohort" and url_for("catalogue.cohort", code=enrolment.cohort.code)
                     or url_for("enrolment.my_courses"))
 
@@ -120,9 +123,9 @@ def class_list_xlsx(cohort_id: int):
             p.platform or "", e.status_label, format_local(e.applied_at),
         ])
     body = build_xlsx([("班级名单", headers, data)], text_columns=("身份证号", "手机号"))
-    filename = f"class-list-{cohort.code}.xlsx"
+    filename = quote(f"class-list-{cohort.code}.xlsx")
     return Response(body, mimetype=XLSX_MIMETYPE,
-                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
 
 
 @bp.get("/pending")
@@ -150,7 +153,7 @@ def decide(enrolment_id: int):
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash("已通过" if approve else "已拒绝", "success")
+            flash(_("已通过") if approve else _("已拒绝"), "success")
     return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
                     else url_for("enrolment.pending"))
 
@@ -169,9 +172,9 @@ def remove(enrolment_id: int):
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash(f"已移出；候补补上 {len(promoted)} 人", "success")
+            flash(_("已移出；候补补上 %(n)s 人", n=len(promoted)), "success")
     else:
-        flash("请填写移出原因", "error")
+        flash(_("请填写移出原因"), "error")
     return redirect(url_for("enrolment.class_list", cohort_id=enrolment.cohort_id))
 
 
@@ -189,5 +192,37 @@ def change_capacity(cohort_id: int):
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash(f"名额已改为 {cohort.capacity}；候补补上 {len(promoted)} 人", "success")
+            flash(_("名额已改为 %(cap)s；候补补上 %(n)s 人", cap=cohort.capacity, n=len(promoted)), "success")
+    else:
+        for error in form.capacity.errors:
+            flash(str(error), "error")
     return redirect(url_for("enrolment.class_list", cohort_id=cohort.id))
+
+
+# --- roster import ---------------------------------------------------------------------
+
+@bp.route("/import", methods=["GET", "POST"])
+@admin_required
+def import_roster():
+    """Upload a learner roster (.xlsx/.csv): learners upserted by ID number and enrolled (the
+    cohort code given, or each row's 报名课程); every row checked and reported; all-or-nothing
+    unless "skip invalid rows" is ticked; "check only" writes nothing. The file is read from
+    the request and dropped (never kept in the session or on disk)."""
+    form = RosterUploadForm()
+    report = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            data = read_upload(upload.stream, upload.filename)
+            report = roster.import_roster(data, filename=upload.filename, actor=current_user,
+                                          cohort_code=form.cohort_code.data, dry_run=form.dry_run.data,
+                                          skip_invalid=form.skip_invalid.data)
+        except DomainError as exc:
+            db.session.rollback()
+            form.file.errors = [*form.file.errors, str(exc)]
+        else:
+            if report.written:
+                db.session.commit()
+            else:  # refused or a dry run: nothing to keep
+                db.session.rollback()
+    return render_template("enrolment/import_roster.html", form=form, report=report)
