@@ -137,7 +137,7 @@ def test_the_shared_roster_imports_with_skip_invalid_and_reimports_without_dupli
     assert "新建学员 0 · 更新学员 320 · 报名成功 0 · 进入候补 0 · 已在班级 320" in again.output
     assert "说明 第2行，报名课程：已在班级 JXG-DG-02-202612 中，保持不变" in again.output
     assert _count(User) == 320 and _count(Enrolment) == 320
-    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "roster.imported")).first()
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "roster.imported").order_by(AuditEvent.id)).first()
     assert event.actor_id is None and event.details["created"] == 320 and event.details["waitlisted"] == 4
 
 
