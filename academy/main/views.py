@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select, text
 
+from academy.accounts.models import Role
 from academy.accounts.permissions import public, staff_required
 from academy.catalogue.models import Cohort, CohortStatus, cohort_instructors
 from academy.common.urls import safe_next
@@ -18,16 +22,16 @@ bp = Blueprint("main", __name__)
 # Per-cohort tools that modules provide (endpoint taking ``cohort_id``, button label).
 # A module that is not registered simply has no button (see templating.nav_url).
 COHORT_LINKS = (
-    {"endpoint": "attendance.cohort_sessions", "label": "课次与签到"},
-    {"endpoint": "exams.cohort_assessments", "label": "考核成绩"},
-    {"endpoint": "certificates.cohort_certificates", "label": "证书"},
+    {"endpoint": "attendance.cohort_sessions", "label": _l("课次与签到")},
+    {"endpoint": "exams.cohort_assessments", "label": _l("考核成绩")},
+    {"endpoint": "certificates.cohort_certificates", "label": _l("证书")},
 )
 # Site-wide staff tools: (endpoint, title, description, button label, admin only).
 MODULE_LINKS = (
-    ("certificates.manage", "证书", "发证、批量打印、作废与补发", "证书管理", True),
-    ("degrees.board", "学历提升", "成人高考、自考、国开的学员进度", "学历提升", True),
-    ("competitions.index", "虔能杯", "竞赛届次、赛项、裁判与成绩", "竞赛管理", False),
-    ("reports.dashboard", "统计报表", "培训人数、出勤率、合格率、证书", "查看报表", True),
+    ("certificates.manage", _l("证书"), _l("发证、批量打印、作废与补发"), _l("证书管理"), True),
+    ("degrees.board", _l("学历提升"), _l("成人高考、自考、国开的学员进度"), _l("学历提升"), True),
+    ("competitions.index", _l("虔能杯"), _l("竞赛届次、赛项、裁判与成绩"), _l("竞赛管理"), False),
+    ("reports.dashboard", _l("统计报表"), _l("培训人数、出勤率、合格率、证书"), _l("查看报表"), True),
 )
 ACTIVE_COHORT_STATUSES = (CohortStatus.PLANNED, CohortStatus.OPEN, CohortStatus.RUNNING)
 
@@ -39,6 +43,8 @@ def index():
     if current_user.is_authenticated:
         if current_user.is_staff:
             return redirect(url_for("main.staff_home"))
+        if current_user.has_role(Role.JUDGE) and not current_user.is_learner:
+            return redirect(url_for("competitions.index"))
         return redirect(url_for("enrolment.my_courses"))
     return redirect(url_for("catalogue.index"))
 
@@ -75,8 +81,8 @@ def set_language():
 @bp.get("/healthz")
 @public
 def healthz():
-    """Liveness: the process answers."""
-    return {"status": "ok"}
+    """Liveness: the process answers (with its pid, so load tests can see which worker served)."""
+    return {"status": "ok", "pid": os.getpid()}
 
 
 @bp.get("/readyz")
