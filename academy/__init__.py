@@ -23,6 +23,9 @@ BLUEPRINT_MODULES = (
     "academy.certificates.views",
     "academy.degrees.views",
     "academy.competitions.views",
+    "academy.audit.views",
+    "academy.reports.views",
+    "academy.privacy.views",
 )
 MODEL_MODULES = (
     "academy.audit.models",
@@ -52,6 +55,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_security(app)
+    register_compression(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -90,9 +94,13 @@ def register_models() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Register every feature blueprint listed in ``BLUEPRINT_MODULES``."""
+    """Register every feature blueprint listed in ``BLUEPRINT_MODULES`` (its ``bp``, plus the
+    unprefixed public ``verify_bp`` of a module that has one: ``/verify/<serial>``)."""
     for name in BLUEPRINT_MODULES:
-        app.register_blueprint(importlib.import_module(name).bp)
+        module = importlib.import_module(name)
+        app.register_blueprint(module.bp)
+        if hasattr(module, "verify_bp"):
+            app.register_blueprint(module.verify_bp)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -107,6 +115,22 @@ def register_security(app: Flask) -> None:
     from academy.security import init_security
 
     init_security(app)
+
+
+def register_compression(app: Flask) -> None:
+    """Compress text responses of 1 KB or more (HTML, CSS, JS, JSON, SVG) with Brotli or gzip,
+    as the client accepts (flask-compress; static files too, with their ETag kept per encoding).
+
+    BREACH needs a secret and attacker-chosen text in one compressed response fetched many times
+    with the victim's cookies; the session cookie is SameSite=Lax and pages cannot be framed, so
+    such cross-site requests carry no session and no secret.
+    """
+    from flask_compress import Compress
+
+    app.config.setdefault("COMPRESS_MIN_SIZE", 1024)
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "gzip"])
+    Compress(app)
 
 
 def register_template_helpers(app: Flask) -> None:
