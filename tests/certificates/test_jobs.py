@@ -4,6 +4,7 @@ failures recorded on the job, and stalled jobs restarted from the page."""
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -99,7 +100,14 @@ def test_with_redis_the_job_goes_to_the_rq_queue_and_a_worker_runs_it(app, redis
     queue = Queue(jobs.QUEUE_NAME, connection=connection)
     assert queue.count == 1
     job_id = job.id
-    SimpleWorker([queue], connection=connection).work(burst=True)
+    # rq installs SIGINT/SIGTERM handlers while it works; put pytest's back afterwards so a later
+    # SIGTERM still ends the run instead of raising StopRequested inside another test
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        SimpleWorker([queue], connection=connection).work(burst=True)
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
     job = finished(job_id)
     assert job.status == "done" and job.output_path.endswith(".zip")
     stored = db.session.scalars(select(Certificate.pdf_sha256).where(Certificate.id.in_(job.certificate_ids))).all()
