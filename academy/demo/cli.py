@@ -50,8 +50,14 @@ def print_accounts() -> None:
     """Print every demo account with its password, role and what to try."""
     accounts = demo_accounts()
     click.echo("演示账号（用手机号登录）：")
-    for a in accounts:
-        click.echo(f"  {a.role:<4}\t{a.mobile}  密码 {a.password}  {a.name}：{a.what_to_try}")
+    grouped: dict[str, list] = {}
+    for a in accounts:  # several steps may describe the same account: print it once
+        grouped.setdefault(a.mobile, []).append(a)
+    for mobile, items in grouped.items():
+        first = items[0]
+        click.echo(f"  {first.role:<4}\t{mobile}  密码 {first.password}  {first.name}")
+        for a in items:
+            click.echo(f"        · {a.what_to_try}")
     click.echo(f"  其他演示学员的密码也都是 {DEMO_PASSWORD}。")
     mobiles = [a.mobile for a in accounts]
     if mobiles and not db.session.scalar(select(User.id).where(User.mobile.in_(mobiles)).limit(1)):
