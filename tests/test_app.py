@@ -37,7 +37,7 @@ def test_database_url_from_environment_uses_psycopg(tmp_path, monkeypatch):
 
 
 def test_health_and_readiness(client):
-    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.get("/healthz").json["status"] == "ok"
     assert client.get("/readyz").json == {"status": "ok"}
 
 
