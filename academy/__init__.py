@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 from flask import Flask
 
@@ -118,8 +119,10 @@ def register_security(app: Flask) -> None:
 
 
 def register_compression(app: Flask) -> None:
-    """Compress text responses of 1 KB or more (HTML, CSS, JS, JSON, SVG) with Brotli or gzip,
-    as the client accepts (flask-compress; static files too, with their ETag kept per encoding).
+    """Static files cached by browsers for a week, with the file's mtime in every static URL
+    (``?v=…``) so that a deploy is seen at once; text responses of 1 KB or more (HTML, CSS, JS,
+    JSON, SVG) compressed with Brotli or gzip as the client accepts (flask-compress; ETags are
+    kept per encoding, so revalidation still answers 304).
 
     BREACH needs a secret and attacker-chosen text in one compressed response fetched many times
     with the victim's cookies; the session cookie is SameSite=Lax and pages cannot be framed, so
@@ -127,10 +130,22 @@ def register_compression(app: Flask) -> None:
     """
     from flask_compress import Compress
 
+    if app.config.get("SEND_FILE_MAX_AGE_DEFAULT") is None:  # Flask's default None means "no-cache"
+        app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 7 * 24 * 3600
     app.config.setdefault("COMPRESS_MIN_SIZE", 1024)
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "gzip"])
     Compress(app)
+    versions: dict[str, int] = {}
+
+    @app.url_defaults
+    def static_version(endpoint: str, values: dict) -> None:
+        filename = values.get("filename") if endpoint == "static" else None
+        if filename and "v" not in values:
+            if filename not in versions:
+                path = Path(app.static_folder or "") / filename
+                versions[filename] = int(path.stat().st_mtime) if path.is_file() else 0
+            values["v"] = versions[filename]
 
 
 def register_template_helpers(app: Flask) -> None:

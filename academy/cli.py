@@ -23,6 +23,8 @@ CLI_MODULES = (
     "academy.degrees.cli",
     "academy.competitions.cli",
     "academy.ops.cli",
+    "academy.reports.cli",
+    "academy.privacy.cli",
 )
 
 import_group = AppGroup("import", help="Import spreadsheets (.xlsx / .csv): courses, roster …")

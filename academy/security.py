@@ -42,9 +42,8 @@ def init_security(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.endpoint == "static":
-            headers.setdefault("Cache-Control", "public, max-age=604800")
-        elif "Cache-Control" not in headers and response.mimetype == "text/html":
+        # static files: cache headers come from SEND_FILE_MAX_AGE_DEFAULT (see register_compression)
+        if request.endpoint != "static" and "Cache-Control" not in headers and response.mimetype == "text/html":
             headers["Cache-Control"] = "no-store" if _is_private() else "no-cache"
         return response
 

@@ -26,6 +26,14 @@ class BackupError(RuntimeError):
     """A backup or restore could not be completed; the message says why."""
 
 
+def _tool(name: str) -> str:
+    """Full path of a PostgreSQL client program, or ``BackupError`` naming the package to install."""
+    path = shutil.which(name)
+    if path is None:
+        raise BackupError(f"{name} not found: install the PostgreSQL client (apt-get install postgresql-client)")
+    return path
+
+
 def _pg_env(url) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
     if url.password:
@@ -57,7 +65,7 @@ def backup(database_uri: str, storage_path: str | Path, output: str | Path) -> d
         elif url.get_backend_name() == "postgresql":
             db_file = tmp_path / "database.pgdump"
             args, env = _pg_env(url)
-            result = subprocess.run(["pg_dump", "--format=custom", "--no-owner", *args, "-f", str(db_file),
+            result = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", *args, "-f", str(db_file),  # noqa: S603 - arguments come from the configured DATABASE_URL, no shell
                                      url.database], env=env, capture_output=True, text=True)
             if result.returncode != 0:
                 raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
@@ -111,7 +119,7 @@ def restore(archive: str | Path, database_uri: str, storage_path: str | Path) ->
                 source.close()
         else:
             args, env = _pg_env(url)
-            result = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", *args, "-d",
+            result = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", *args, "-d",  # noqa: S603 - as above
                                      url.database, str(tmp_path / "database.pgdump")],
                                     env=env, capture_output=True, text=True)
             if result.returncode != 0:

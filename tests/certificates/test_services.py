@@ -14,7 +14,12 @@ from sqlalchemy import func, select
 
 from academy.audit.models import AuditEvent
 from academy.certificates import services
-from academy.certificates.models import Certificate, CertificateStatus, ExternalLevelCertificate, ImmutableSnapshot
+from academy.certificates.models import (
+    Certificate,
+    CertificateStatus,
+    ExternalLevelCertificate,
+    ImmutableSnapshot,
+)
 from academy.certificates.pdf import UnsupportedCharacter
 from academy.certificates.serials import SerialError
 from academy.certificates.services import CertificateError, NotEligible, SettingsInput
