@@ -216,6 +216,11 @@ def authenticate(mobile: str, password: str, *, address: str | None = None) -> U
     return user
 
 
+# The last six characters of an ID number have little entropy once the birth date is known
+# (3 sequence digits and a computed check character): 5 wrong tries per number and hour.
+ACTIVATION_LIMIT_PER_MOBILE = Limit(count=5, seconds=60 * 60)
+
+
 def activate_account(mobile: str, id_tail: str, password: str) -> User:
     """First sign-in of a learner whom the academy imported (no password yet).
 
@@ -226,13 +231,18 @@ def activate_account(mobile: str, id_tail: str, password: str) -> User:
     ``ActivationFailed`` with the single message ``ACTIVATION_FAILED`` (audited as
     ``account.activation_failed``), so the page reveals neither whether the number exists nor
     which part was wrong; a new password that breaks ``check_password_rules`` raises
-    ``AccountError`` (only once the details matched).
+    ``AccountError`` (only once the details matched). After 5 wrong tries for one number in an
+    hour every try is refused (``ActivationFailed``, audited as ``account.activation_locked``).
     """
     try:
         mobile = normalise_mobile(mobile)
     except InvalidMobile:
         mobile = clean(mobile)
     tail = digits_text(id_tail)
+    key = f"activate:m:{mobile}"
+    if ratelimit.exceeded(key, ACTIVATION_LIMIT_PER_MOBILE):
+        record("account.activation_locked", mobile_tail=mobile[-4:])
+        raise ActivationFailed("尝试次数太多，请1小时后再试，或带身份证到学院找工作人员开通")
     user = db.session.scalar(select(User).where(User.mobile == mobile))
     matches = (
         user is not None
@@ -243,6 +253,7 @@ def activate_account(mobile: str, id_tail: str, password: str) -> User:
         and hmac.compare_digest(user.id_number[-6:], tail)
     )
     if not matches:
+        ratelimit.hit(key, ACTIVATION_LIMIT_PER_MOBILE)
         record("account.activation_failed", actor=user, mobile_tail=mobile[-4:])
         raise ActivationFailed(ACTIVATION_FAILED)
     check_password_rules(password, mobile=mobile)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import selectinload
 
 from academy.accounts.models import User
 from academy.audit.services import record
-from academy.catalogue.models import Cohort
+from academy.catalogue.models import Cohort, CohortStatus
 from academy.certificates import pdf as pdf_mod
 from academy.certificates import serials
 from academy.certificates.models import (
@@ -168,6 +168,7 @@ def update_settings(data: SettingsInput, *, actor: User) -> CertificateSettings:
 
 
 SEAL_MAX_BYTES = 2 * 1024 * 1024
+SEAL_MAX_PIXELS = 4000 * 4000
 
 
 def save_seal(data: bytes, *, actor: User) -> CertificateSettings:
@@ -184,11 +185,13 @@ def save_seal(data: bytes, *, actor: User) -> CertificateSettings:
     if not data or len(data) > SEAL_MAX_BYTES:
         raise CertificateError("印章图片应为 2 MB 以内的 PNG 或 JPG 文件")
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data))  # reads the header only
         if image.format not in ("PNG", "JPEG"):
             raise CertificateError("印章图片应为 PNG 或 JPG 格式")
+        if image.width * image.height > SEAL_MAX_PIXELS:  # checked before decoding (decompression bombs)
+            raise CertificateError("印章图片尺寸太大，请上传 4000×4000 像素以内的图片")
         image.load()
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise CertificateError("无法读取这张图片，请上传 PNG 或 JPG 格式的印章") from exc
     if min(image.size) < 200:
         raise CertificateError("印章图片太小，请上传至少 200×200 像素的图片（最好是透明背景的 PNG）")
@@ -247,9 +250,15 @@ def _percent(value: Decimal | None) -> str:
 
 
 def _assess(learner: User, enrolment_status: str | None, rate, meets: bool, outcome,
-            cohort: Cohort) -> EligibilityRow:
-    """Apply the rule to one learner; the inputs come from enrolment, attendance and exams."""
+            cohort: Cohort, *, now: datetime | None = None) -> EligibilityRow:
+    """Apply the rule to one learner; the inputs come from enrolment, attendance and exams.
+
+    A completion certificate says the course was completed, so the cohort must have ended:
+    status FINISHED, or its end date reached (Asia/Shanghai).
+    """
     reasons = []
+    if cohort.status != CohortStatus.FINISHED and local_today(now) < cohort.end_date:
+        reasons.append(f"班级尚未结业（结业日期 {cohort.end_date:%Y-%m-%d}）")
     if enrolment_status != EnrolmentStatus.ENROLLED:
         label = ENROLMENT_STATUS_LABELS.get(enrolment_status, "") if enrolment_status else ""
         reasons.append(f"不在本班名单中（{label}）" if label else "不在本班名单中")
@@ -308,7 +317,8 @@ def cohort_eligibility(cohort: Cohort, *, kind: str = CertificateKind.COMPLETION
         enrolment = enrolments.get(lid)
         rate = rates.get(lid)
         meets = rate.meets_threshold if rate is not None else meets_attendance_threshold(lid, cohort, now=now)
-        row = _assess(people[lid], enrolment.status if enrolment else None, rate, meets, outcomes.get(lid), cohort)
+        row = _assess(people[lid], enrolment.status if enrolment else None, rate, meets, outcomes.get(lid), cohort,
+                      now=now)
         row.certificate = current.get(lid)
         rows.append(row)
     return sorted(rows, key=lambda r: (r.learner.name, r.learner.id))
@@ -325,7 +335,7 @@ def learner_eligibility(learner: User, cohort: Cohort, *, now: datetime | None =
     rate = cohort_attendance_rates(cohort, now=now).get(learner.id)
     meets = meets_attendance_threshold(learner.id, cohort, now=now)
     return _assess(learner, enrolment.status if enrolment else None, rate, meets,
-                   learner_outcome(learner.id, cohort), cohort)
+                   learner_outcome(learner.id, cohort), cohort, now=now)
 
 
 # --- issuing ----------------------------------------------------------------------------------

@@ -43,3 +43,21 @@ def test_the_lock_of_one_number_does_not_lock_another(client):
     for _ in range(5):
         _attempt(client, locked.mobile, "wrong-pass1")
     assert _attempt(client, other.mobile, PASSWORD).status_code == 302
+
+
+def test_first_sign_in_stops_guessing_the_id_tail_after_five_wrong_tries(client):
+    """The last six ID characters are guessable; the sixth guess is refused even if right."""
+    from academy.accounts.models import User
+    from tests.factories import valid_id_number
+
+    id_number = valid_id_number()
+    learner = make_learner(id_number=id_number, password_hash=None)
+    db.session.commit()
+    data = {"mobile": learner.mobile, "password": "NewPass2026", "password2": "NewPass2026"}
+    for guess in ("000000", "111111", "222222", "333333", "444444"):
+        page = post(client, "/account/activate", {**data, "id_tail": guess}).get_data(as_text=True)
+        assert "尝试次数太多" not in page
+    page = post(client, "/account/activate", {**data, "id_tail": id_number[-6:]}).get_data(as_text=True)
+    assert "尝试次数太多" in page
+    db.session.expire_all()
+    assert db.session.get(User, learner.id).password_hash is None

@@ -360,3 +360,12 @@ def test_the_account_page_shows_role_labels_and_an_unactivated_account(client):
     assert "赖*兰" in page and "赖红兰" not in page
     assert "未激活" in page
     assert ">学员<" in page
+
+
+def test_a_wrong_id_number_opens_the_optional_section_so_the_error_is_seen(client):
+    response = post(client, "/account/register", {
+        "mobile": "13912345678", "name": "王小磊", "password": "Rider2026x", "password2": "Rider2026x",
+        "id_number": "360702199001011235"})
+    page = response.get_data(as_text=True)
+    assert "校验位不正确" in page
+    assert "<details open>" in page

@@ -374,10 +374,11 @@ def test_roll_call_shows_errors_instead_of_failing(client, course_class, clock):
     assert "请选择状态" in _text(response)
 
 
-def test_the_register_masks_names_and_phones(client, course_class, clock):
+def test_the_register_shows_names_for_the_roll_call_but_masks_phones(client, course_class, clock):
     _, instructor, (a, _, _), session = course_class
     login(client, instructor)
     page = _text(client.get(f"/attendance/sessions/{session.id}/register"))
+    assert a.name in page
     assert a.mobile not in page and a.mobile[:3] + "****" + a.mobile[-4:] in page
 
 

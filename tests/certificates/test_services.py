@@ -27,7 +27,7 @@ from academy.enrolment import services as enrolment
 from academy.errors import Conflict, PermissionDenied
 from academy.extensions import db
 from tests.certificates.builders import NOW, graduating_class, hold_sessions, make_class, publish_results
-from tests.factories import make_instructor, make_learner
+from tests.factories import make_admin, make_instructor, make_learner
 
 
 def count_certificates() -> int:
@@ -382,3 +382,28 @@ def test_what_a_certificate_prints_cannot_be_changed_after_issue():
     with pytest.raises(ImmutableSnapshot, match="details"):
         db.session.flush()
     db.session.rollback()
+
+
+def test_no_completion_certificate_before_the_cohort_has_ended():
+    """A certificate says "完成全部课时的学习": a running cohort whose end date is ahead gets none."""
+    from academy.certificates import services as certificate_services
+
+    cls = graduating_class(3)
+    cls.cohort.end_date = (NOW + timedelta(days=30)).date()  # still running
+    report = certificate_services.issue_for_cohort(cls.cohort, actor=cls.admin, now=NOW)
+    assert report.issued == []
+    assert all("班级尚未结业" in reason for _, reason in report.refused)
+    cls.cohort.end_date = (NOW - timedelta(days=1)).date()
+    assert len(certificate_services.issue_for_cohort(cls.cohort, actor=cls.admin, now=NOW).issued) > 0
+
+
+def test_a_seal_image_with_huge_dimensions_is_refused_before_it_is_decoded():
+    """A small file can claim enormous dimensions (a decompression bomb): refuse it with a message."""
+    from PIL import Image
+
+    from academy.certificates import services as certificate_services
+
+    buffer = io.BytesIO()
+    Image.new("1", (5000, 5000)).save(buffer, format="PNG")  # 25 M pixels in a few kB
+    with pytest.raises(certificate_services.CertificateError, match="尺寸太大"):
+        certificate_services.save_seal(buffer.getvalue(), actor=make_admin())
