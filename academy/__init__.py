@@ -51,6 +51,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         instance_relative_config=True,
     )
     configure(app, config)
+    register_logging(app)
     register_extensions(app)
     register_models()
     register_blueprints(app)
@@ -70,6 +71,13 @@ def configure(app: Flask, config: type[Config] | dict | None) -> None:
     elif config is not None:
         app.config.from_object(config)
     Config.init_config(app)
+
+
+def register_logging(app: Flask) -> None:
+    """JSON log lines in production (``ACADEMY_LOG_FORMAT=json``)."""
+    from academy.logs import init_logging
+
+    init_logging(app)
 
 
 def register_extensions(app: Flask) -> None:
