@@ -126,5 +126,5 @@ class CodeForm(FlaskForm):
     """The 6-digit code typed from the projector."""
 
     code = StringField(_l("签到码"), validators=[DataRequired(_l("请输入投影上的 6 位数字"))],
-                       render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 6,
-                                  "pattern": "[0-9]{6}", "placeholder": _l("6 位数字")})
+                       render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 12,
+                                  "placeholder": _l("6 位数字")})  # spaces allowed: "281 805"

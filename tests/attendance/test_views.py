@@ -300,6 +300,18 @@ def test_the_typed_code_checks_the_learner_in(client, course_class, clock):
     assert _records()[0].source == "code"
 
 
+def test_the_code_field_lets_a_rider_type_the_code_with_a_space(client, course_class, clock):
+    """Phones group digits ("281 805"); the field must not cut the input at six characters."""
+    _, _, (learner, _, _), session = course_class
+    login(client, learner)
+    page = _text(client.get("/attendance/code"))
+    assert 'maxlength="6"' not in page
+    code = code_at(session, clock.now)
+    response = post(client, "/attendance/code", {"code": f"{code[:3]} {code[3:]}"})
+    assert response.status_code == 302
+    assert _records()[0].source == "code"
+
+
 def test_a_wrong_typed_code_is_explained_and_counted(client, course_class, clock):
     _, _, (learner, _, _), session = course_class
     login(client, learner)
