@@ -37,6 +37,7 @@ translations: $(VENV)/.installed
 # (tests/test_i18n.py lists them until translated); zh_CN stays an identity catalogue.
 translations-update: $(VENV)/.installed
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --add-location=file --sort-output --no-wrap \
+		--ignore-dirs='.* node_modules .venv' \
 		--project=academy --copyright-holder="金小哥学院" -o academy/translations/messages.pot .
 	$(BIN)/pybabel -q update -i academy/translations/messages.pot -d academy/translations --no-wrap \
 		--ignore-obsolete --no-fuzzy-matching

@@ -112,7 +112,8 @@ def test_every_string_marked_in_the_code_is_in_the_english_catalogue():
         method_map, options_map = parse_mapping_cfg(fh, "babel.cfg")
     marked: dict[str, str] = {}
     for filename, _lineno, message, _comments, _context in extract_from_dir(
-            PROJECT_ROOT, method_map, options_map, keywords=KEYWORDS):
+            PROJECT_ROOT, method_map, options_map, keywords=KEYWORDS,
+            directory_filter=lambda path: not Path(path).name.startswith(".")):  # templates/_macros too
         text = message[0] if isinstance(message, tuple) else message
         if text:
             marked.setdefault(text, filename)
