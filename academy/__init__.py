@@ -82,10 +82,11 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind db, migrations, login, CSRF and Babel."""
-    from academy.extensions import babel, csrf, db, login_manager, migrate
+    from academy.extensions import babel, cache, csrf, db, login_manager, migrate
     from academy.i18n import select_locale, select_timezone
 
     db.init_app(app)
+    cache.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
     csrf.init_app(app)

@@ -70,6 +70,9 @@ class Config:
     ACADEMY_BASE_URL = os.environ.get("ACADEMY_BASE_URL", "")
     REDIS_URL = os.environ.get("REDIS_URL", "")
     PAGE_SIZE = 20
+    CACHE_TYPE: str | None = None  # filled by init_config: RedisCache with REDIS_URL, else SimpleCache
+    CACHE_DEFAULT_TIMEOUT = 300  # seconds
+    CACHE_KEY_PREFIX = "academy:"
     # Where the app keeps files it makes or receives (certificate PDFs, seal images, photos).
     STORAGE_PATH = os.environ.get("ACADEMY_STORAGE_PATH", "")  # default: <instance>/storage
 
@@ -82,6 +85,10 @@ class Config:
             if url.startswith("sqlite:///"):
                 instance.mkdir(parents=True, exist_ok=True)
             app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+        if not app.config.get("CACHE_TYPE"):
+            redis_url = app.config.get("REDIS_URL")
+            app.config["CACHE_TYPE"] = "RedisCache" if redis_url else "SimpleCache"
+            app.config.setdefault("CACHE_REDIS_URL", redis_url)
         if not app.config.get("STORAGE_PATH"):
             app.config["STORAGE_PATH"] = str(instance / "storage")
         if not app.config.get("SECRET_KEY"):
@@ -97,4 +104,5 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105 - tests only
     SERVER_NAME = None
+    CACHE_TYPE = "NullCache"  # every test sees the database as it is; tests/catalogue checks caching
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - fast hashing in tests only

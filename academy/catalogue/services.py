@@ -14,7 +14,7 @@ from academy.audit.services import record
 from academy.catalogue.models import Cohort, CohortMeeting, CohortStatus, Course, DeliveryMode, ExcusedPolicy
 from academy.common.text import to_halfwidth
 from academy.errors import DomainError, PermissionDenied
-from academy.extensions import db
+from academy.extensions import cache, db
 
 
 class CatalogueError(DomainError):
@@ -217,6 +217,23 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+FILTER_CHOICES_KEY = "catalogue:filter-choices"
+
+
+def filter_choices() -> tuple[list[str], list[str]]:
+    """(occupations, districts) offered by the catalogue's filters, cached for five minutes.
+
+    Every catalogue visit needs them and they change only when courses or cohorts are saved
+    (``save_course``/``save_cohort`` drop the cached copy), so they are kept in the app cache —
+    Redis when ``REDIS_URL`` is set, shared by every worker.
+    """
+    cached = cache.get(FILTER_CHOICES_KEY)
+    if cached is None:
+        cached = (list_occupations(), list_districts())
+        cache.set(FILTER_CHOICES_KEY, cached)
+    return cached[0], cached[1]
+
+
 def list_occupations() -> list[str]:
     """Distinct occupations of published courses (for the filter)."""
     return list(db.session.scalars(
@@ -286,6 +303,7 @@ def save_course(course: Course | None, values: dict, *, actor: User) -> Course:
     db.session.add(course)
     db.session.flush()
     record("course.created" if is_new else "course.updated", actor=actor, obj=course)
+    cache.delete(FILTER_CHOICES_KEY)
     return course
 
 
@@ -371,6 +389,7 @@ def save_cohort(cohort: Cohort | None, values: dict, *, actor: User, course: Cou
         set_meetings(cohort, slots or [])
     db.session.flush()
     record("cohort.created" if is_new else "cohort.updated", actor=actor, obj=cohort)
+    cache.delete(FILTER_CHOICES_KEY)
     return cohort
 
 

@@ -30,8 +30,9 @@ bp = Blueprint("catalogue", __name__, url_prefix="/courses")
 def index():
     """Search and filter cohorts by keyword, occupation, mode, district and time of day."""
     form = CatalogueFilterForm(request.args)
-    form.occupation.choices = [("", _("全部工种"))] + [(o, o) for o in services.list_occupations()]
-    form.district.choices = [("", _("全部地区"))] + [(d, _(d)) for d in services.list_districts()]
+    occupations, districts = services.filter_choices()
+    form.occupation.choices = [("", _("全部工种"))] + [(o, o) for o in occupations]
+    form.district.choices = [("", _("全部地区"))] + [(d, _(d)) for d in districts]
     query = services.CatalogueQuery(
         keyword=(form.q.data or "").strip()[:40],
         occupation=form.occupation.data or "",
