@@ -5,8 +5,8 @@
   certificates have no course: ``JXJ-2026-000007``. One sequence per prefix, year and course.
 * National number (职业技能等级证书编码规则(试行), 人社鉴发〔2019〕2号; research/domain-cn.md §B):
   1 letter + 21 digits = 22 characters — Y|S, 4-digit organisation code, 2-digit province,
-  6-digit site, 2-digit year, level digit 1–5, 6-digit serial. Example ``Y000123XXXXXX195000001``
-  in the rule has letters as placeholders for the site; real numbers are digits.
+  6-digit site, 2-digit year, level digit 1–5, 6-digit serial, e.g. ``Y000136360702265000001``
+  (organisation 0001, Jiangxi 36, site 360702, 2026, level 5, serial 000001).
 * Verification code: 10 characters from an alphabet without look-alikes (no 0/O, 1/I/L), from
   ``secrets`` — about 49 bits, printed on the paper and carried by the QR code.
 """
