@@ -249,6 +249,16 @@ def _percent(value: Decimal | None) -> str:
     return f"{(Decimal(value) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
 
 
+def _marks_text(outcome) -> str:
+    """Each component's mark and the total, e.g. "理论知识 52.5、操作技能 83；总评 72.8", so the
+    reason shows which component failed (a passing-looking total can hide a failed component)."""
+    absent = getattr(outcome, "absent", frozenset())
+    parts = [f"{name} {'缺考' if name in absent else ('—' if mark is None else mark)}"
+             for name, mark in (outcome.components or {}).items()]
+    total = f"总评 {outcome.total}" if outcome.total is not None else ""
+    return "；".join(p for p in ("、".join(parts), total) if p)
+
+
 def _assess(learner: User, enrolment_status: str | None, rate, meets: bool, outcome,
             cohort: Cohort, *, now: datetime | None = None) -> EligibilityRow:
     """Apply the rule to one learner; the inputs come from enrolment, attendance and exams.
@@ -272,8 +282,7 @@ def _assess(learner: User, enrolment_status: str | None, rate, meets: bool, outc
     elif outcome.passed is None:
         reasons.append("考核结果待定（缺考或成绩未录完）")
     elif not outcome.passed:
-        total = f"（总评 {outcome.total}）" if outcome.total is not None else ""
-        reasons.append(f"考核不合格{total}")
+        reasons.append(f"考核不合格（{_marks_text(outcome)}）")
     return EligibilityRow(learner, not reasons, reasons, rate_value, outcome)
 
 
@@ -752,9 +761,14 @@ class FileCheck:
 
 def check_pdf_file(data: bytes) -> FileCheck:
     """Is ``data`` exactly an original certificate PDF? Compares its SHA-256 with the stored hashes.
-    An altered copy (edited name, date …) matches nothing."""
+    An altered copy (edited name, date …) matches nothing. Raises ``CertificateError`` for an
+    empty file or one that is not a PDF at all (so that is not reported as "altered")."""
+    if not data:
+        raise CertificateError("文件是空的，请选择证书的 PDF 文件")
+    if not data.lstrip()[:5] == b"%PDF-":
+        raise CertificateError("这不是 PDF 文件，请上传学院发的证书 PDF（图片或照片无法核对）")
     digest = pdf_mod.sha256_hex(data)
-    certificate = db.session.scalar(select(Certificate).where(Certificate.pdf_sha256 == digest)) if data else None
+    certificate = db.session.scalar(select(Certificate).where(Certificate.pdf_sha256 == digest))
     return FileCheck(digest, certificate)
 
 

@@ -457,5 +457,8 @@ def verify_file():
     form = FileCheckForm()
     check = None
     if form.validate_on_submit():
-        check = services.check_pdf_file(form.file.data.read(12 * 1024 * 1024))
+        try:
+            check = services.check_pdf_file(form.file.data.read(12 * 1024 * 1024))
+        except DomainError as exc:
+            form.file.errors.append(str(exc))
     return render_template("certificates/verify_file.html", form=form, check=check)

@@ -407,3 +407,13 @@ def test_a_seal_image_with_huge_dimensions_is_refused_before_it_is_decoded():
     Image.new("1", (5000, 5000)).save(buffer, format="PNG")  # 25 M pixels in a few kB
     with pytest.raises(certificate_services.CertificateError, match="尺寸太大"):
         certificate_services.save_seal(buffer.getvalue(), actor=make_admin())
+
+
+def test_the_refusal_names_each_components_mark_so_the_failed_one_is_visible():
+    """A weighted total of 77.3 looks like a pass; the reason must show 理论知识 59.5."""
+    cls = make_class(1)
+    (failing,) = cls.learners
+    hold_sessions(cls, 5, {})
+    publish_results(cls, {failing: ("59.5", "95")})
+    reason = services.learner_eligibility(failing, cls.cohort, now=NOW).reasons[0]
+    assert "理论知识 59.5" in reason and "操作技能 95" in reason and "总评" in reason

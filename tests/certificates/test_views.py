@@ -291,3 +291,12 @@ def test_an_uploaded_pdf_is_checked_against_the_stored_original(client):
     altered = original[:3000] + bytes([original[3000] ^ 1]) + original[3001:]
     bad = post(client, "/verify/file", {"file": (io.BytesIO(altered), "c.pdf")}, content_type="multipart/form-data")
     assert "不一致" in text(bad) and certificate.serial not in text(bad)
+
+
+def test_a_file_that_is_not_a_pdf_is_called_that_not_an_altered_certificate(client):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    response = post(client, "/verify/file", {"file": (io.BytesIO(png), "photo.pdf")},
+                    content_type="multipart/form-data")
+    assert "这不是 PDF 文件" in text(response) and "不一致" not in text(response)
+    empty = post(client, "/verify/file", {"file": (io.BytesIO(b""), "c.pdf")}, content_type="multipart/form-data")
+    assert "请选择" in text(empty) or "文件是空的" in text(empty)
