@@ -408,6 +408,18 @@ def mark_unmarked_absent(session: ClassSession, *, actor: User, now: datetime) -
 
 # --- leave ----------------------------------------------------------------------------------
 
+def leave_closed_reason(session: ClassSession, *, now: datetime) -> str | None:
+    """Why no leave can be asked for ``session`` at ``now`` (cancelled, started or over), or None.
+
+    The leave page shows this before the learner types a reason; ``request_leave`` enforces it.
+    """
+    if session.is_cancelled:
+        return "这次课已取消，不需要请假"
+    if now >= session.starts_at:
+        return "这次课已经开始或已结束，不能再请假；如有特殊情况请联系老师"
+    return None
+
+
 def request_leave(session: ClassSession, learner: User, reason: str, *, now: datetime) -> LeaveRequest:
     """The learner asks for leave from a session that has not started yet, giving a reason.
 
@@ -415,12 +427,11 @@ def request_leave(session: ClassSession, learner: User, reason: str, *, now: dat
     enrolled, an empty or overlong reason, or a check-in already made; ``Conflict`` when a
     pending or approved request already exists.
     """
-    if session.is_cancelled:
-        raise AttendanceError("这次课已取消，不需要请假")
+    closed = leave_closed_reason(session, now=now)
+    if closed:
+        raise AttendanceError(closed)
     if not is_enrolled(learner.id, session.cohort_id):
         raise AttendanceError("您不在本班学员名单中")
-    if now >= session.starts_at:
-        raise AttendanceError("这次课已经开始或已结束，不能再请假；如有特殊情况请联系老师")
     reason = (reason or "").strip()
     if not reason:
         raise AttendanceError("请填写请假原因")

@@ -507,7 +507,8 @@ def request_leave(session_id: int):
             db.session.commit()
             flash(_("请假已提交，老师批准后这次课记为请假"), "success")
             return redirect(url_for(".my_cohort", cohort_id=lesson.cohort_id))
-    return render_template("attendance/leave.html", lesson=lesson, form=form)
+    return render_template("attendance/leave.html", lesson=lesson, form=form,
+                           closed=services.leave_closed_reason(lesson, now=now_utc()))
 
 
 @bp.post("/leave/<int:leave_id>/withdraw")

@@ -396,6 +396,15 @@ def test_the_register_shows_names_for_the_roll_call_but_masks_phones(client, cou
 
 # --- leave ---------------------------------------------------------------------------------
 
+def test_the_leave_page_says_at_once_when_the_session_has_started(client, course_class, clock):
+    """No form to fill in for nothing: a started session shows why leave is closed."""
+    _, _, (learner, _, _), session = course_class
+    clock.set(local("2026-03-02 19:45"))
+    login(client, learner)
+    page = _text(client.get(f"/attendance/sessions/{session.id}/leave"))
+    assert "已经开始或已结束" in page and "提交请假" not in page
+
+
 def test_a_learner_asks_for_leave_and_the_instructor_approves_it(client, course_class, clock):
     _, instructor, (learner, _, _), session = course_class
     clock.set(local("2026-03-01 09:00"))
