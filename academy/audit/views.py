@@ -8,13 +8,14 @@ from datetime import date
 from flask import Blueprint, Response, render_template, request
 
 from academy.accounts.permissions import admin_required
-from academy.audit.queries import ACTION_GROUPS, AuditFilter
+from academy.audit.queries import ACTION_GROUPS, AuditFilter, action_label
 from academy.common.masking import mask_name, mask_phone
 from academy.common.spreadsheets import XLSX_MIMETYPE, build_xlsx
 from academy.common.timeutil import format_local
 from academy.extensions import db
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+bp.add_app_template_filter(action_label, "action_label")
 
 
 def _filter_from_request() -> AuditFilter:
@@ -49,7 +50,7 @@ def export():
     events = db.session.scalars(filters.statement().limit(100_000)).unique().all()
     data = [[format_local(e.at, "%Y-%m-%d %H:%M:%S"), e.action, mask_name(e.actor.name) if e.actor else "",
              mask_phone(e.actor.mobile) if e.actor else "", e.object_type or "", e.object_id or "",
-             json.dumps(e.details or {}, ensure_ascii=False), e.ip or ""] for e in events]
-    body = build_xlsx([("审计日志", ["时间", "操作", "操作人", "手机号", "对象", "对象编号", "详情", "IP"], data)],
+             json.dumps(e.details or {}, ensure_ascii=False), e.ip or "", action_label(e.action)] for e in events]
+    body = build_xlsx([("审计日志", ["时间", "操作", "操作人", "手机号", "对象", "对象编号", "详情", "IP", "说明"], data)],
                       text_columns=("手机号",))
     return Response(body, mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": "attachment; filename=audit-log.xlsx"})

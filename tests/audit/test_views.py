@@ -48,3 +48,16 @@ def test_learners_cannot_read_the_audit_log(client):
     login(client, learner)
     assert client.get("/audit/").status_code == 403
     assert client.get("/audit/export.xlsx").status_code == 403
+
+
+def test_the_audit_log_reads_in_words_with_the_code_beside(client):
+    admin = make_admin()
+    learner = make_learner()
+    db.session.commit()
+    post(client, "/account/login", {"mobile": learner.mobile, "password": "wrong-pass1"})
+    login(client, admin)
+    page = client.get("/audit/?group=auth").get_data(as_text=True)
+    assert "登录失败" in page and "auth.login_failed" in page
+    ws = load_workbook(io.BytesIO(client.get("/audit/export.xlsx?group=auth").data)).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][-1] == "说明" and "登录失败" in [r[-1] for r in rows[1:]]
