@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
-from flask import g
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -26,29 +25,17 @@ from tests.conftest import login, post, shared_file
 from tests.factories import make_admin, make_instructor, make_learner
 
 
-def fresh():
-    """Forget the signed-in user cached by Flask-Login in ``g``.
-
-    The test's app context is shared by the requests of every test client, so without this
-    a second client would be served as the first client's user.
-    """
-    g.pop("_login_user", None)
-
-
 def send(client, url: str, data: dict | None = None, **kwargs):
-    fresh()
     return post(client, url, data, **kwargs)
 
 
 def page(client, url: str, status: int = 200) -> str:
-    fresh()
     response = client.get(url)
     assert response.status_code == status, (url, response.status_code, response.get_data(as_text=True)[:400])
     return response.get_data(as_text=True)
 
 
 def signed_in(app, user):
-    fresh()
     client = app.test_client()
     login(client, user)
     return client
@@ -445,7 +432,6 @@ def _assert_anonymous(app, clients, urls, secrets):
     assert any("/sheets/" in u for u in urls) and any("/progress" in u for u in urls)
     for client in clients:
         for url in urls:
-            fresh()
             response = client.get(url, follow_redirects=True)
             body = response.get_data(as_text=True)
             leaks = [s for s in secrets if s in body or s in response.request.path]
@@ -498,7 +484,6 @@ def _queries(client, url: str) -> int:
 
     sa_event.listen(db.engine, "before_cursor_execute", counter)
     try:
-        fresh()
         assert client.get(url).status_code == 200
     finally:
         sa_event.remove(db.engine, "before_cursor_execute", counter)

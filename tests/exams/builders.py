@@ -42,17 +42,9 @@ def make_class(n: int = 3, *, names: list[str] | None = None, **cohort_overrides
 
 
 def sign_in(app, user: User):
-    """A fresh test client signed in as ``user``.
-
-    The tests run inside one app context, which requests reuse, so Flask-Login's per-request
-    cache of the current user (``g._login_user``) would otherwise carry over from an earlier
-    request of another client; it is dropped first.
-    """
-    from flask import g
-
+    """A fresh test client signed in as ``user`` (``g`` is emptied per request by conftest)."""
     from tests.conftest import login
 
-    g.pop("_login_user", None)
     client = app.test_client()
     login(client, user)
     return client
