@@ -50,3 +50,25 @@ def test_language_switch_sets_cookie_and_stays_inside_site(client):
     assert "lang=en" in response.headers["Set-Cookie"]
     page = client.get("/courses/").get_data(as_text=True)
     assert 'lang="en"' in page
+
+
+def test_help_page_explains_sign_in_and_check_in_without_touching_the_database(client, app):
+    from sqlalchemy import event
+
+    from academy.extensions import db
+
+    statements = []
+
+    def count(*args):
+        statements.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        page = client.get("/help")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "身份证号后 6 位" in text and "6 位数字签到码" in text
+    assert 'href="/attendance/code"' in text and 'href="/verify"' in text
+    assert statements == []

@@ -66,6 +66,17 @@ def staff_home():
                            staff_links=staff_links)
 
 
+@bp.get("/help")
+@public
+def help_page():
+    """使用帮助: how to sign in, check in, ask for leave, find results and verify a certificate.
+
+    A pure template (no database query beyond the signed-in user), so benchmarks/pages.py also
+    uses it as the static baseline that every page's latency is compared with.
+    """
+    return render_template("main/help.html")
+
+
 @bp.post("/language")
 @public
 def set_language():
