@@ -65,9 +65,10 @@ class User(TimestampMixin, UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    roles: Mapped[list[UserRole]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
-    )
+    # Loaded on first use: the signed-in user's roles come with it (``load_session_user``);
+    # lists that show roles ask for them (``selectinload(User.roles)``). Eager loading here made
+    # every page that lists people issue one extra query per batch of users loaded.
+    roles: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     # --- Flask-Login ---------------------------------------------------------------
     @property

@@ -8,6 +8,7 @@ from datetime import date
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from academy.accounts.models import (
@@ -365,7 +366,7 @@ def load_session_user(session_id: str) -> User | None:
     """Flask-Login loader: ``"<id>:<session_version>"`` → the user, or None if stale."""
     try:
         raw_id, raw_version = session_id.split(":", 1)
-        user = db.session.get(User, int(raw_id))
+        user = db.session.get(User, int(raw_id), options=[joinedload(User.roles)])
     except (ValueError, TypeError):
         return None
     if user is None or str(user.session_version) != raw_version or not user.is_active_account:

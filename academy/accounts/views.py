@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from academy.accounts import services
 from academy.accounts.forms import (
@@ -182,7 +183,7 @@ def users():
     role = request.args.get("role", "")
     q = request.args.get("q", "").strip()
     page = max(request.args.get("page", 1, type=int), 1)
-    stmt = select(User).order_by(User.id.desc())
+    stmt = select(User).options(selectinload(User.roles)).order_by(User.id.desc())
     if role in {r.value for r in Role}:
         stmt = stmt.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
     if q:

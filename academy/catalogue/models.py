@@ -119,12 +119,13 @@ class Cohort(LockableMixin, TimestampMixin, db.Model):
     seats_taken: Mapped[int] = mapped_column(default=0)
 
     course: Mapped[Course] = relationship(back_populates="cohorts", lazy="joined")
-    instructors: Mapped[list[User]] = relationship(secondary=cohort_instructors, lazy="selectin")
+    # Both load on first use (one query each): eager loading fired two extra queries every
+    # time any query returned a cohort, e.g. once per list of sessions or enrolments joined to it.
+    instructors: Mapped[list[User]] = relationship(secondary=cohort_instructors)
     meetings: Mapped[list[CohortMeeting]] = relationship(
         back_populates="cohort",
         cascade="all, delete-orphan",
         order_by="(CohortMeeting.weekday, CohortMeeting.start_time)",
-        lazy="selectin",
     )
 
     @property
