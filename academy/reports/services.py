@@ -50,6 +50,8 @@ number of queries does not grow with the data; only the pass rate evaluates outc
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -58,6 +60,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from academy.attendance.rates import percent
 from academy.common.timeutil import local_today, local_zone
 from academy.errors import DomainError
+from academy.extensions import cache
 from academy.reports import queries
 from academy.reports.queries import DIMENSIONS, N_, MonthPoint
 
@@ -279,6 +282,42 @@ def build_report(filters: ReportFilter) -> Report:
     return Report(filters, _figures(tally.total), queries.trends(filters), breakdowns, _describe(filters))
 
 
+# The dashboard's figures are GROUP BYs over up to a million attendance records: computed once per
+# set of filters and kept in the app cache (Redis in production, shared by every worker) for ten
+# minutes; the page says when they were computed and offers 重新统计 (``fresh``).
+REPORT_CACHE_SECONDS = 600
+REPORT_CACHE_PREFIX = "reports:v1:"
+
+
+def cached_report(filters: ReportFilter, *, now: datetime, fresh: bool = False) -> tuple[Report, datetime]:
+    """``build_report(filters)`` through the app cache: (report, UTC instant it was computed).
+
+    Reuses a copy computed less than ``REPORT_CACHE_SECONDS`` (600 s) ago for the same filters
+    (the key is the filters' ``as_dict``, so a new day is a new key); ``fresh=True`` recomputes
+    and replaces it. ``now`` is an aware UTC instant. Read-only on the database.
+    """
+    key = REPORT_CACHE_PREFIX + hashlib.sha256(
+        json.dumps(filters.as_dict(), sort_keys=True).encode()).hexdigest()[:32]
+    if not fresh:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    value = (build_report(filters), now)
+    cache.set(key, value, timeout=REPORT_CACHE_SECONDS)
+    return value
+
+
+def filter_choices(*, fresh: bool = False) -> queries.FilterChoices:
+    """Options of the dashboard's filter form: courses, occupations, districts, occupation groups
+    and platforms in use (``queries.filter_choices``: three queries), cached like the report."""
+    key = REPORT_CACHE_PREFIX + "filter-choices"
+    hit = None if fresh else cache.get(key)
+    if hit is None:
+        hit = queries.filter_choices()
+        cache.set(key, hit, timeout=REPORT_CACHE_SECONDS)
+    return hit
+
+
 FILTER_LABELS = {"course": "课程", "occupation": "工种", "district": "县（市、区）", "occupation_group": "从业类型",
                  "platform": "平台/企业"}
 
@@ -289,11 +328,3 @@ def _describe(f: ReportFilter) -> list[tuple[str, str]]:
     if f.course_id:
         values["course"] = queries.course_labels([str(f.course_id)]).get(str(f.course_id), str(f.course_id))
     return [(label, values[key]) for key, label in FILTER_LABELS.items() if key in values]
-
-
-
-
-def filter_choices() -> queries.FilterChoices:
-    """Options of the dashboard's filter form: courses, occupations, districts, occupation groups
-    and platforms in use (three queries)."""
-    return queries.filter_choices()

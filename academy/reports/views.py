@@ -13,10 +13,15 @@ from academy.reports.forms import ReportFilterForm
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 
+def _fresh() -> bool:
+    """``?fresh=1`` (the 重新统计 button): recompute instead of using the ten-minute copy."""
+    return request.args.get("fresh") == "1"
+
+
 def _filters() -> tuple[ReportFilterForm, services.ReportFilter]:
     """The filter form bound to the query string, and the filters it gives (defaults on error)."""
     form = ReportFilterForm(request.args)
-    form.fill_choices(services.filter_choices())
+    form.fill_choices(services.filter_choices(fresh=_fresh()))
     form.validate()
     try:
         filters = services.report_filter(
@@ -34,8 +39,9 @@ def _filters() -> tuple[ReportFilterForm, services.ReportFilter]:
 def dashboard():
     """Headline figures, monthly trends (SVG) and breakdowns for the chosen period and filters."""
     form, filters = _filters()
-    report = services.build_report(filters)
+    report, computed_at = services.cached_report(filters, now=now_utc(), fresh=_fresh())
     return render_template("reports/dashboard.html", form=form, report=report, args=filters.as_dict(),
+                           computed_at=computed_at, cache_minutes=services.REPORT_CACHE_SECONDS // 60,
                            charts=charts.trend_charts(report.trends), figures=services.FIGURES,
                            dimensions=services.DIMENSIONS, tables=exports.TABLES)
 
@@ -47,7 +53,7 @@ def export(table: str):
     if table != "all" and table not in exports.TABLES:
         abort(404)
     _form, filters = _filters()
-    report = services.build_report(filters)
+    report, _computed_at = services.cached_report(filters, now=now_utc(), fresh=_fresh())
     body = build_xlsx(exports.report_sheets(report, None if table == "all" else [table]))
     name = f"report-{table}-{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}.xlsx"
     return Response(body, mimetype=XLSX_MIMETYPE, headers={"Content-Disposition": f"attachment; filename={name}"})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from contextlib import contextmanager
+from datetime import date
 
 from openpyxl import load_workbook
 from sqlalchemy import event
@@ -143,3 +144,35 @@ def test_the_dashboard_needs_as_many_queries_for_ten_times_the_data(app):
     assert page_figures(html)["learners_trained"] == "50"
     assert len(big) == len(small) <= 20, (len(small), len(big))
     assert len(big_page) == len(small_page), (len(small_page), len(big_page))
+
+
+def test_the_dashboard_reuses_its_figures_for_ten_minutes_and_recomputes_on_request(app, monkeypatch):
+    from academy.extensions import cache
+    from tests.factories import make_cohort, make_course
+    from tests.reports.builders import learner, seat
+
+    monkeypatch.setitem(app.config, "CACHE_TYPE", "SimpleCache")
+    cache.init_app(app)  # a real store for this test (the suite runs with NullCache)
+    try:
+        city()
+        client = admin_client(app)
+        first = client.get(f"/reports/?{PERIOD}").get_data(as_text=True)
+        assert "每 10 分钟更新一次" in first and "fresh=1" in first
+        with counted_queries() as statements:
+            again = client.get(f"/reports/?{PERIOD}").get_data(as_text=True)
+        assert len(statements) <= 2  # the signed-in user only: no figure was recomputed
+        assert page_figures(again) == page_figures(first)
+        # a new enrolment shows only when asked for (重新统计), then the new copy is kept
+        seat(learner("瑞金市", "外卖员", "美团"), make_cohort(make_course(), start_date=date(2026, 3, 2)))
+        db.session.commit()
+        assert page_figures(client.get(f"/reports/?{PERIOD}").get_data(as_text=True)) == page_figures(first)
+        fresh = page_figures(client.get(f"/reports/?{PERIOD}&fresh=1").get_data(as_text=True))
+        assert int(fresh["learners_trained"]) == int(page_figures(first)["learners_trained"]) + 1
+        assert page_figures(client.get(f"/reports/?{PERIOD}").get_data(as_text=True)) == fresh
+        # another period is another report
+        other = client.get("/reports/?date_from=2026-04-01&date_to=2026-06-30").get_data(as_text=True)
+        assert page_figures(other) != fresh
+    finally:
+        cache.clear()
+        monkeypatch.setitem(app.config, "CACHE_TYPE", "NullCache")
+        cache.init_app(app)
