@@ -124,7 +124,7 @@ class Certificate(LockableMixin, TimestampMixin, db.Model):
     revocation_reason: Mapped[str | None] = mapped_column(String(30))
     revocation_note: Mapped[str | None] = mapped_column(Text)
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
-    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), index=True)
     replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # --- stored file -------------------------------------------------------------------
