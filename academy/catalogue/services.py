@@ -396,3 +396,47 @@ def save_cohort(cohort: Cohort | None, values: dict, *, actor: User, course: Cou
 def count_cohorts_by_status() -> dict[str, int]:
     """Number of cohorts per status (for the staff home)."""
     return dict(db.session.execute(select(Cohort.status, func.count()).group_by(Cohort.status)).all())
+
+
+# --- administration overview --------------------------------------------------------------------
+
+MANAGE_RECENT_OTHERS = 3  # finished/cancelled cohorts shown per course on the overview
+
+
+@dataclass(frozen=True)
+class ManageOverview:
+    """What the course-management page shows: ``courses`` by code; ``cohorts`` course id → the
+    cohorts shown (newest start first); ``totals`` course id → all its cohorts."""
+
+    courses: list[Course]
+    cohorts: dict[int, list[Cohort]]
+    totals: dict[int, int]
+
+
+def manage_overview(*, course_id: int | None = None, recent: int = MANAGE_RECENT_OTHERS) -> ManageOverview:
+    """Courses with their planned, open and running cohorts plus the ``recent`` latest finished or
+    cancelled ones each — a city has thousands of finished cohorts, and listing them all made the
+    page 570 KB. With ``course_id``: that course alone (empty if unknown) with every cohort.
+    Three queries whatever the number of cohorts."""
+    courses_stmt = select(Course).order_by(Course.code)
+    cohorts_stmt = select(Cohort)
+    if course_id is not None:
+        courses_stmt = courses_stmt.where(Course.id == course_id)
+        cohorts_stmt = cohorts_stmt.where(Cohort.course_id == course_id)
+    else:
+        current = (CohortStatus.PLANNED, CohortStatus.OPEN, CohortStatus.RUNNING)
+        rank = (func.row_number().over(partition_by=Cohort.course_id,
+                                       order_by=(Cohort.start_date.desc(), Cohort.id.desc()))
+                .label("rank"))
+        others = (select(Cohort.id, rank).where(Cohort.status.not_in(current)).subquery())
+        cohorts_stmt = cohorts_stmt.where(or_(Cohort.status.in_(current), Cohort.id.in_(
+            select(others.c.id).where(others.c.rank <= recent))))
+    courses = list(db.session.scalars(courses_stmt))
+    shown: dict[int, list[Cohort]] = {}
+    for cohort in db.session.scalars(cohorts_stmt.order_by(Cohort.start_date.desc(), Cohort.id.desc())):
+        shown.setdefault(cohort.course_id, []).append(cohort)
+    totals_stmt = select(Cohort.course_id, func.count()).group_by(Cohort.course_id)
+    if course_id is not None:
+        totals_stmt = totals_stmt.where(Cohort.course_id == course_id)
+    return ManageOverview(courses, shown, dict(db.session.execute(totals_stmt).tuples().all()))
+

@@ -72,13 +72,13 @@ def cohort(code: str):
 @bp.get("/manage")
 @admin_required
 def manage():
-    """Administrators see every course with its cohorts."""
-    courses = db.session.scalars(select(Course).order_by(Course.code)).all()
-    cohorts = db.session.scalars(select(Cohort).order_by(Cohort.start_date.desc())).all()
-    by_course: dict[int, list[Cohort]] = {}
-    for c in cohorts:
-        by_course.setdefault(c.course_id, []).append(c)
-    return render_template("catalogue/manage.html", courses=courses, by_course=by_course)
+    """Administrators see every course with its current cohorts and the latest few others
+    (``?course=<id>``: one course with all its cohorts)."""
+    course_id = request.args.get("course", type=int)
+    overview = services.manage_overview(course_id=course_id)
+    if course_id and not overview.courses:
+        abort(404)
+    return render_template("catalogue/manage.html", overview=overview, course_id=course_id)
 
 
 def _course_values(form: CourseForm) -> dict:

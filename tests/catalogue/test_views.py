@@ -287,3 +287,22 @@ def test_the_manage_page_shows_status_labels_and_seats(client):
     db.session.commit()
     page = _page(client, "/courses/manage")
     assert "开课中" in page and "1/3" in page
+
+
+def test_the_manage_page_lists_current_cohorts_and_only_the_latest_finished_ones(client):
+    from datetime import date
+
+    course = make_course(code="DG-01", title="电工技能培训")
+    running = make_cohort(course, name="开课中的电工班", status=CohortStatus.RUNNING, start_date=date(2026, 3, 2))
+    finished = [make_cohort(course, name=f"已结业电工班{i}", status=CohortStatus.FINISHED,
+                            start_date=date(2025, 1 + i, 1)) for i in range(5)]
+    login(client, make_admin())
+    db.session.commit()
+    page = _page(client, "/courses/manage")
+    assert running.name in page
+    # the three latest finished cohorts, not the two oldest
+    assert [c.name in page for c in finished] == [False, False, True, True, True]
+    assert f'href="/courses/manage?course={course.id}"' in page and "查看全部 6 个班级" in page
+    whole = _page(client, f"/courses/manage?course={course.id}")
+    assert all(c.name in whole for c in finished) and "查看全部" not in whole
+    assert client.get("/courses/manage?course=999999").status_code == 404
