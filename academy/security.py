@@ -6,6 +6,8 @@
 * ``frame-ancestors 'none'`` (and X-Frame-Options) against click-jacking; a strict referrer policy;
   no MIME sniffing; HSTS only on https requests (behind a proxy set ``ACADEMY_PROXY_FIX=1`` so
   Flask sees the original scheme).
+* Static files never carry the session (``StaticFilesSessionInterface``): no Set-Cookie and no
+  ``Vary: Cookie``, so browsers keep them cached whatever happens to the session cookie.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -21,8 +24,29 @@ CSP = (
 )
 
 
+class StaticFilesSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, left out of static-file responses.
+
+    Flask adds ``Vary: Cookie`` to any response whose request looked at the session, and
+    Flask-Login's after-request hook looks at it on every request, /static included. Browsers
+    key their HTTP cache on varied headers, so each time the session cookie changed (a flash
+    message, a check-in scan, signing in) Chromium revalidated site.css — one more round trip
+    before the first paint — although static files never depend on the session. A static
+    response whose request changed nothing in the session is therefore sent without
+    Set-Cookie and without ``Vary: Cookie``; every other response is saved as Flask does.
+    """
+
+    def save_session(self, app, session, response) -> None:
+        """Save ``session`` on ``response`` unless this is an untouched static-file response."""
+        if request.endpoint == "static" and not session.modified:
+            return None
+        return super().save_session(app, session, response)
+
+
 def init_security(app: Flask) -> None:
-    """Add security headers to every response; configure proxies and secure cookies."""
+    """Add security headers to every response; configure proxies, secure cookies and the session
+    interface (``StaticFilesSessionInterface``)."""
+    app.session_interface = StaticFilesSessionInterface()
     if os.environ.get("ACADEMY_PROXY_FIX") == "1":
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -49,6 +73,13 @@ def init_security(app: Flask) -> None:
 
 
 def _is_private() -> bool:
-    from flask_login import current_user
+    """True when the request's session names a signed-in person (Flask-Login's ``_user_id``).
 
-    return bool(getattr(current_user, "is_authenticated", False))
+    Read from the signed session rather than from ``current_user``: after a view commits, the
+    user row is expired and asking it ``is_authenticated`` would cost a fresh transaction and a
+    query on every form post (a check-in tap among them). A session naming a user whose login
+    is no longer valid is treated as private too, which only makes the header stricter.
+    """
+    from flask import session
+
+    return session.get("_user_id") is not None

@@ -244,6 +244,35 @@ def test_confirming_twice_changes_nothing_and_says_so(client, course_class, cloc
     assert len(_records()) == 1
 
 
+def test_the_one_tap_confirm_queries_nothing_after_its_commit(client, course_class, clock):
+    """Once the check-in is committed, answering (Cache-Control included) needs no query: reading
+    the expired user row again cost every tap a second transaction (benchmarks/checkin_burst.py)."""
+    from sqlalchemy import event
+
+    _, _, (learner, _, _), session = course_class
+    login(client, learner)
+    client.get(f"/attendance/c/{session.public_code}?t={token_at(session, clock.now)}")
+    committed, after_commit = [], []
+
+    def on_commit(_connection):
+        committed.append(True)
+
+    def on_execute(_connection, _cursor, statement, *_args):
+        if committed:
+            after_commit.append(statement)
+
+    event.listen(db.engine, "commit", on_commit)
+    event.listen(db.engine, "before_cursor_execute", on_execute)
+    try:
+        response = post(client, f"/attendance/c/{session.public_code}")
+    finally:
+        event.remove(db.engine, "commit", on_commit)
+        event.remove(db.engine, "before_cursor_execute", on_execute)
+    assert response.status_code == 302 and response.headers["Cache-Control"] == "no-store"  # still private
+    assert committed and after_commit == []
+    assert len(_records()) == 1
+
+
 def test_an_expired_link_is_refused_with_a_clear_message_and_nothing_written(client, course_class, clock):
     _, _, (learner, _, _), session = course_class
     login(client, learner)

@@ -77,6 +77,17 @@ def test_every_page_carries_the_security_headers(client):
     assert client.get("/account/login").headers["Content-Security-Policy"] == CSP  # the login page too
 
 
+def test_pages_of_a_signed_in_person_are_not_stored_and_public_pages_only_revalidated(client):
+    assert client.get("/help").headers["Cache-Control"] == "no-cache"
+    learner = make_learner()
+    db.session.commit()
+    assert login(client, learner).headers["Cache-Control"] == "no-store"
+    assert client.get("/help").headers["Cache-Control"] == "no-store"
+    assert client.get("/account/profile").headers["Cache-Control"] == "no-store"
+    post(client, "/account/logout")
+    assert client.get("/help").headers["Cache-Control"] == "no-cache"
+
+
 def test_hsts_is_sent_on_https_only(client):
     response = client.get("/courses/", base_url="https://localhost")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
