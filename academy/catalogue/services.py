@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from flask import has_app_context
+from sqlalchemy import and_, case, event, exists, func, or_, select
+from sqlalchemy.orm import Session
 
 from academy.accounts.models import DISTRICTS, Role, User
 from academy.audit.services import record
@@ -210,6 +213,53 @@ def search_cohorts(query: CatalogueQuery, *, now: datetime):
         stmt = stmt.where(open_now)
     stmt = stmt.order_by(case((open_now, 0), else_=1), Cohort.start_date, Cohort.id)
     return db.paginate(stmt, page=max(query.page, 1), per_page=query.per_page, error_out=False)
+
+
+# --- the catalogue listing cache -------------------------------------------------------------
+#
+# The catalogue is the page every visitor opens (and WeChat shares bring in bursts); rendering its
+# twenty cards cost more than the rest of the page. The rendered listing (cards, count and pager)
+# is kept in the app cache for LISTING_CACHE_SECONDS per set of filters and language, under a
+# version that changes whenever a course, cohort or weekly meeting is saved — seats included,
+# since enrolment keeps ``Cohort.seats_taken`` — so edits show at once; the time limit only
+# bounds how late an enrolment window seen as opening or closing may be.
+
+LISTING_CACHE_SECONDS = 60
+LISTING_VERSION_KEY = "catalogue:listing-version"
+_CATALOGUE_MODELS = (Course, Cohort, CohortMeeting)
+
+
+def listing_cache_key(args: dict[str, str], locale: str) -> str:
+    """The cache key of one rendered listing: version, language and the query arguments."""
+    version = cache.get(LISTING_VERSION_KEY) or "0"
+    flat = "&".join(f"{k}={v}" for k, v in sorted(args.items()))
+    return f"catalogue:listing:{version}:{locale}:{flat}"
+
+
+def bump_listing_version() -> None:
+    """Make every cached listing stale (called after a commit that changed the catalogue)."""
+    cache.set(LISTING_VERSION_KEY, uuid.uuid4().hex[:12], timeout=0)
+
+
+def _note_catalogue_changes(session, flush_context) -> None:
+    """SQLAlchemy ``after_flush``: remember in the session that catalogue rows changed."""
+    if any(isinstance(obj, _CATALOGUE_MODELS) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info["catalogue_changed"] = True
+
+
+def _after_commit(session) -> None:
+    """SQLAlchemy ``after_commit``: drop cached listings when the commit changed the catalogue."""
+    if session.info.pop("catalogue_changed", False) and has_app_context():
+        bump_listing_version()
+
+
+def _after_rollback(session) -> None:
+    session.info.pop("catalogue_changed", None)
+
+
+event.listen(Session, "after_flush", _note_catalogue_changes)
+event.listen(Session, "after_commit", _after_commit)
+event.listen(Session, "after_soft_rollback", lambda session, previous: _after_rollback(session))
 
 
 def _escape_like(text: str) -> str:

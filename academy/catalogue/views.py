@@ -6,8 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 
 from academy.accounts.models import Role, User, UserRole
@@ -20,7 +22,7 @@ from academy.common.timeutil import local_zone, now_utc, to_local
 from academy.enrolment import services as enrolment_services
 from academy.enrolment.forms import CapacityForm  # noqa: F401 (cohort page)
 from academy.errors import DomainError
-from academy.extensions import db
+from academy.extensions import cache, db
 
 bp = Blueprint("catalogue", __name__, url_prefix="/courses")
 
@@ -42,12 +44,18 @@ def index():
         open_only=bool(form.open.data),
         page=request.args.get("page", 1, type=int),
     )
-    now = now_utc()
-    pagination = services.search_cohorts(query, now=now)
-    open_ids = {c.id for c in pagination.items if services.is_open_for_enrolment(c, now=now)}
     args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("catalogue/index.html", form=form, pagination=pagination, open_ids=open_ids,
-                           args=args, filtered=any(args.values()), now=now)
+    key = services.listing_cache_key({**args, "page": str(query.page)}, str(get_locale()))
+    listing = cache.get(key)
+    if listing is None:
+        now = now_utc()
+        pagination = services.search_cohorts(query, now=now)
+        open_ids = {c.id for c in pagination.items if services.is_open_for_enrolment(c, now=now)}
+        listing = render_template("catalogue/_listing.html", pagination=pagination, open_ids=open_ids,
+                                  args=args, now=now)
+        cache.set(key, listing, timeout=services.LISTING_CACHE_SECONDS)
+    return render_template("catalogue/index.html", form=form, listing=Markup(listing),  # noqa: S704 - our own render
+                           filtered=any(args.values()))
 
 
 @bp.get("/cohorts/<code>")
