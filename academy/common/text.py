@@ -11,21 +11,15 @@ CANONICAL_MIDDLE_DOT = "·"  # U+00B7, as used by the Ministry of Public Securit
 _FULLWIDTH_OFFSET = 0xFEE0
 
 
+_HALFWIDTH = {0x3000: " "} | {code: chr(code - _FULLWIDTH_OFFSET) for code in range(0xFF01, 0xFF5F)}
+
+
 def to_halfwidth(value: str) -> str:
     """Map full-width ASCII (``０-９``, ``Ａ-Ｚ``, ``．``) and the ideographic space to ASCII.
 
     Chinese characters are left as they are.
     """
-    out = []
-    for ch in value:
-        code = ord(ch)
-        if code == 0x3000:
-            out.append(" ")
-        elif 0xFF01 <= code <= 0xFF5E:
-            out.append(chr(code - _FULLWIDTH_OFFSET))
-        else:
-            out.append(ch)
-    return "".join(out)
+    return value.translate(_HALFWIDTH)
 
 
 def clean(value: object) -> str:
@@ -36,7 +30,8 @@ def clean(value: object) -> str:
     if value is None:
         return ""
     text = str(value).replace("\u3000", " ").replace("\xa0", " ").replace("\ufeff", "")
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch in "\t\n")
+    if not text.isprintable():  # printable text has no control characters: skip the slow scan
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch in "\t\n")
     return " ".join(text.split()) if "\n" not in text else text.strip()
 
 

@@ -27,9 +27,9 @@ Rules:
   course title; a course or cohort code also works) picks the course's cohort that is open
   for enrolment now, else its next planned/open one by start date (``choose_cohort``). An
   unknown course is an error; a known course with no cohort to join is a warning. Enrolment
-  goes through ``enrolment.services.enrol(..., source="import", check_window=False)`` in file
-  order, so capacity and the FIFO waitlist hold; people already in the cohort are left as
-  they are (a note).
+  goes through ``enrolment.services.enrol_many(..., source="import", check_window=False)`` —
+  the rules of ``enrol`` applied in file order — so capacity and the FIFO waitlist hold;
+  people already in the cohort are left as they are (a note).
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from academy.accounts.models import (
     DISTRICTS,
@@ -60,7 +62,7 @@ from academy.common.spreadsheets import ImportReport, Table, read_table, row_pro
 from academy.common.text import clean, to_halfwidth
 from academy.common.timeutil import local_today, now_utc
 from academy.enrolment.models import EnrolmentStatus
-from academy.enrolment.services import EnrolmentError, enrol
+from academy.enrolment.services import Applicant, EnrolmentError, enrol_many, in_list
 from academy.errors import Conflict, PermissionDenied, RowError, ValidationFailed
 from academy.extensions import db
 from academy.i18n import N_
@@ -206,6 +208,7 @@ def import_roster(source: str | Path | BinaryIO | bytes, *, filename: str, actor
     finally:
         if savepoint is not None:
             savepoint.rollback()
+            db.session.expire_all()  # accounts read or bulk-updated inside the savepoint are stale now
     if not dry_run:
         report.written = True
         record("roster.imported", actor=actor, filename=filename, rows=report.rows,
@@ -272,11 +275,12 @@ def _check(table: Table, report: ImportReport, *, target: Cohort | None, now: da
     if courses == {} and any(values.get("course") for _, values, _ in parsed):
         raise ValidationFailed("系统里还没有课程，无法按“报名课程”报名：请先导入课程目录，或填写要报名的班级编号")
     planned: list[PlannedLearner] = []
+    chosen: dict[str, Cohort | None] = {}
     for number, values, errors in parsed:
         warnings: list[RowError] = []  # reported only for rows that import
         plan = _match_account(number, values, by_id, by_mobile, table, errors, warnings) if not errors else None
         cohort = target if target is not None else _cohort_for(number, values.get("course"), courses, table, errors,
-                                                                warnings, now=now)
+                                                                warnings, now=now, chosen=chosen)
         if plan is not None and not errors:
             plan.cohort = cohort
             planned.append(plan)
@@ -336,11 +340,14 @@ def _chunks(items: list[str], size: int = 500):
 
 
 def _known_accounts(id_numbers: list[str], mobiles: list[str]) -> tuple[dict[str, User], dict[str, User]]:
-    """Accounts holding any of the ID numbers or mobile numbers (queries in chunks of 500)."""
+    """Accounts holding any of the ID numbers or mobile numbers, with their roles (two queries per
+    500 rows)."""
     by_id: dict[str, User] = {}
     by_mobile: dict[str, User] = {}
     for ids, phones in zip(_chunks(id_numbers), _chunks(mobiles), strict=True):
-        for user in db.session.scalars(select(User).where(or_(User.id_number.in_(ids), User.mobile.in_(phones)))):
+        stmt = (select(User).where(or_(in_list(User.id_number, ids), in_list(User.mobile, phones)))
+                .options(selectinload(User.roles)))  # _update_known and enrol_many read them
+        for user in db.session.scalars(stmt):
             if user.id_number:
                 by_id[user.id_number] = user
             by_mobile[user.mobile] = user
@@ -390,12 +397,16 @@ def _courses_by_key() -> dict[str, list[Course]]:
 
 
 def _cohort_for(number: int, course_text: str, courses: dict, table: Table, errors: list[RowError],
-                warnings: list[RowError], *, now: datetime) -> Cohort | None:
-    """The cohort that a row's 报名课程 points to; an error when unknown, a warning when closed."""
+                warnings: list[RowError], *, now: datetime, chosen: dict[str, Cohort | None]) -> Cohort | None:
+    """The cohort that a row's 报名课程 points to; an error when unknown, a warning when closed.
+
+    ``chosen`` keeps the choice per course key for the rows after (thousands name the same course).
+    """
     if not course_text:
         return None
     column = _label(table, "course")
-    matches = courses.get(title_key(course_text), [])
+    key = title_key(course_text)
+    matches = courses.get(key, [])
     distinct = {course.id for course, _ in matches}
     if not matches:
         errors.append(RowError(number, column, f"没有名为“{course_text}”的课程，请核对课程名称（或先导入课程目录）"))
@@ -404,7 +415,9 @@ def _cohort_for(number: int, course_text: str, courses: dict, table: Table, erro
         errors.append(RowError(number, column, f"有{len(distinct)}门课程都叫“{course_text}”，请用班级编号导入"))
         return None
     course, cohorts = matches[0]
-    cohort = choose_cohort(cohorts, now=now)
+    if key not in chosen:
+        chosen[key] = choose_cohort(cohorts, now=now)
+    cohort = chosen[key]
     if cohort is None:
         warnings.append(RowError(number, column, f"课程“{course.title}”现在没有可报名的班级，只导入了学员信息，没有报名"))
     return cohort
@@ -414,48 +427,91 @@ def _cohort_for(number: int, course_text: str, courses: dict, table: Table, erro
 
 def _write(planned: list[PlannedLearner], report: ImportReport, *, table: Table, actor: User | None,
            now: datetime) -> None:
-    """Upsert every learner (one flush), then enrol them in file order (flushes; the caller commits)."""
-    users = [_upsert(plan) for plan in planned]
-    db.session.flush()
-    column = _label(table, "course")
-    for plan, user in zip(planned, users, strict=True):
+    """Upsert every learner in bulk, then enrol them in file order with ``enrol_many`` (the rules
+    of ``enrol``); a constant number of queries per cohort and per 500 rows. The caller commits."""
+    users = _save_learners(planned)
+    for plan in planned:
         report.add("updated" if plan.user is not None else "created")
-        if plan.cohort is None:
-            continue
-        try:
-            enrolment = enrol(user, plan.cohort, now=now, actor=actor, source="import", check_window=False)
-        except Conflict:
+    joining = [(plan, user) for plan, user in zip(planned, users, strict=True) if plan.cohort is not None]
+    results = enrol_many([(user, plan.cohort) for plan, user in joining], now=now, actor=actor, source="import",
+                         check_window=False)
+    column = _label(table, "course")
+    for (plan, _user), result in zip(joining, results, strict=True):
+        if isinstance(result, Conflict):
             report.add("already")
             report.notes.append(RowError(plan.row, column, f"已在班级 {plan.cohort.code} 中，保持不变"))
-        except EnrolmentError as exc:
+        elif isinstance(result, EnrolmentError):
             report.add("not_enrolled")
-            report.warnings.append(RowError(plan.row, column, f"没有报名 {plan.cohort.code}：{exc.message}"))
+            report.warnings.append(RowError(plan.row, column, f"没有报名 {plan.cohort.code}：{result.message}"))
         else:
-            report.add("waitlisted" if enrolment.status == EnrolmentStatus.WAITLISTED else "enrolled")
+            report.add("waitlisted" if result == EnrolmentStatus.WAITLISTED else "enrolled")
     db.session.flush()
 
 
-def _upsert(plan: PlannedLearner) -> User:
-    """Create the learner (no password) or update the matched account; blank cells keep stored values.
+def _save_learners(planned: list[PlannedLearner]) -> list[Applicant]:
+    """Update the matched accounts and create the new learners; the accounts in ``planned`` order
+    (new learners as ``NewLearner`` stand-ins: no need to load thousands of objects back).
 
     Every value was checked in ``_check`` (the same rules as ``accounts.services.apply_profile``:
     GB 11643 ID unique to this person, choices from ``accounts.models``), so it is copied here.
     """
-    user = plan.user
-    if user is None:
-        user = User(mobile=plan.mobile, name=plan.name, password_hash=None)
-        user.roles.append(UserRole(role=Role.LEARNER))
-        db.session.add(user)
-    else:
-        user.name = plan.name
-        if not plan.keep_mobile:
-            user.mobile = plan.mobile
+    _update_known([plan for plan in planned if plan.user is not None])
+    created = _create_new([plan for plan in planned if plan.user is None])
+    return [plan.user if plan.user is not None else created[plan.mobile] for plan in planned]
+
+
+@dataclass(frozen=True)
+class NewLearner:
+    """An account this import inserted: active, with the learner role only (an ``Applicant``)."""
+
+    id: int
+    is_active_account: bool = True
+
+    def has_role(self, *roles: Role | str) -> bool:
+        """True when ``roles`` include the learner role (the only one a new learner holds)."""
+        return any(Role(r) == Role.LEARNER for r in roles)
+
+
+def _identity(plan: PlannedLearner) -> dict[str, object]:
+    return {"name": plan.name, "id_number": plan.id_number.value, "birth_date": plan.id_number.birth_date,
+            "gender": plan.id_number.gender}
+
+
+def _update_known(plans: list[PlannedLearner]) -> None:
+    """Matched accounts take the file's name, ID facts, mobile (unless activated: ``keep_mobile``)
+    and non-blank profile cells, in one bulk UPDATE of the rows that change; blank cells keep
+    stored values. A matched account without the learner role gets it."""
+    rows = []
+    for plan in plans:
+        user = plan.user
+        values = _identity(plan) | {"mobile": user.mobile if plan.keep_mobile else plan.mobile}
+        values |= {key: getattr(user, key) if value is None else value for key, value in plan.profile.items()}
         if not user.has_role(Role.LEARNER):
-            user.roles.append(UserRole(role=Role.LEARNER))
-    user.id_number = plan.id_number.value
-    user.birth_date = plan.id_number.birth_date
-    user.gender = plan.id_number.gender
-    for key, value in plan.profile.items():
-        if value is not None:
-            setattr(user, key, value)
-    return user
+            user.roles.append(UserRole(role=Role.LEARNER))  # staff joining a course: rare, one INSERT each
+        if any(getattr(user, key) != value for key, value in values.items()):
+            rows.append({"id": user.id, **values})
+            for key, value in values.items():  # the session's copy matches the row
+                set_committed_value(user, key, value)
+            db.session.expire(user, ["updated_at"])
+    if rows:
+        db.session.execute(update(User), rows)
+
+
+def _create_new(plans: list[PlannedLearner]) -> dict[str, NewLearner]:
+    """Insert the new learners (no password: they activate with mobile + ID tail) with the
+    learner role, in bulk; return them by mobile number.
+
+    Core INSERTs run as one executemany each (SQLite's executemany and psycopg's pipelined one
+    beat multi-row VALUES here; the ORM's bulk insert would also split rows by blank cells).
+    """
+    if not plans:
+        return {}
+    db.session.execute(insert(User.__table__), [
+        {"mobile": plan.mobile, "password_hash": None, **_identity(plan), **plan.profile} for plan in plans])
+    created: dict[str, NewLearner] = {}
+    for chunk in _chunks([plan.mobile for plan in plans]):
+        rows = db.session.execute(select(User.mobile, User.id).where(in_list(User.mobile, chunk)))
+        created |= {mobile: NewLearner(ident) for mobile, ident in rows}
+    db.session.execute(insert(UserRole.__table__),
+                       [{"user_id": learner.id, "role": Role.LEARNER.value} for learner in created.values()])
+    return created

@@ -8,12 +8,15 @@ never exceeded, whatever the number of simultaneous requests (tests/enrolment/te
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import ARRAY, ColumnElement, any_, func, insert, literal, select
+from sqlalchemy.orm import lazyload
 
 from academy.accounts.models import Role, User
-from academy.audit.services import record
+from academy.audit.services import record, record_many
 from academy.catalogue.models import Cohort, CohortStatus
 from academy.catalogue.services import is_open_for_enrolment
 from academy.common.timeutil import now_utc
@@ -32,6 +35,10 @@ ACTIVE_LABELS = {EnrolmentStatus.PENDING: "待审核", EnrolmentStatus.ENROLLED:
                  EnrolmentStatus.WAITLISTED: "候补中"}
 
 
+INACTIVE_ACCOUNT = "账号已停用"
+SEAT_IN_COURSE = "已在本课程的另一个班级中"
+
+
 def ineligibility_reason(learner: User, cohort: Cohort) -> str | None:
     """Return why ``learner`` cannot take a seat in ``cohort`` now, or None if they can.
 
@@ -39,7 +46,7 @@ def ineligibility_reason(learner: User, cohort: Cohort) -> str | None:
     cohort of the same course.
     """
     if not learner.is_active_account:
-        return "账号已停用"
+        return INACTIVE_ACCOUNT
     clash = db.session.scalar(
         select(Cohort.code)
         .join(Enrolment, Enrolment.cohort_id == Cohort.id)
@@ -52,7 +59,7 @@ def ineligibility_reason(learner: User, cohort: Cohort) -> str | None:
         )
     )
     if clash:
-        return "已在本课程的另一个班级中"
+        return SEAT_IN_COURSE
     return None
 
 
@@ -62,11 +69,6 @@ def _seats_taken(cohort_id: int) -> int:
             Enrolment.cohort_id == cohort_id, Enrolment.status.in_(SEAT_HOLDING)
         )
     )
-
-
-def _next_waitlist_seq(cohort_id: int) -> int:
-    current = db.session.scalar(select(func.max(Enrolment.waitlist_seq)).where(Enrolment.cohort_id == cohort_id))
-    return (current or 0) + 1
 
 
 def _sync_seats(cohort: Cohort) -> None:
@@ -90,48 +92,209 @@ def enrol(learner: User, cohort: Cohort, *, now: datetime | None = None, actor: 
     joins the end of the queue. Raises ``EnrolmentError`` when the person is not a learner, the
     cohort is not open, finished or cancelled, or the learner is ineligible
     (``ineligibility_reason``), and ``Conflict`` when the learner already has an active
-    application. Audited as ``enrolment.applied``.
+    application. Audited as ``enrolment.applied``. (``enrol_many`` with one application.)
+    """
+    result = enrol_many([(learner, cohort)], now=now, actor=actor, source=source, check_window=check_window)[0]
+    if isinstance(result, DomainError):
+        raise result
+    return get_enrolment(learner.id, cohort.id)
+
+
+class Applicant(Protocol):
+    """What the enrolment rules read of an applicant: a ``User``, or a stand-in for accounts an
+    import has just inserted in bulk (id, active account, roles)."""
+
+    id: int
+    is_active_account: bool
+
+    def has_role(self, *roles: Role | str) -> bool: ...
+
+
+IN_CHUNK = 500  # values per ``IN (…)`` list
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i:i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
+
+
+def in_list(column, values: Sequence) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``, a single parameter.
+
+    psycopg re-parses every statement longer than 4 KB on each execution (it caches only short
+    ones), so hundreds of placeholders cost more than the query itself (bulk imports).
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(column.type)))
+    return column.in_(values)
+
+
+def enrol_many(applications: Sequence[tuple[Applicant, Cohort]], *, now: datetime | None = None,
+               actor: User | None = None, source: str = "self",
+               check_window: bool = True) -> list[EnrolmentStatus | DomainError]:
+    """Apply each ``(learner, cohort)`` in order, exactly as ``enrol`` called once per pair would.
+
+    Same rules, same order: seats first come first served, then the FIFO waitlist; an active
+    application is a ``Conflict``; an ineligible learner (deactivated, or holding a seat in
+    another cohort of the course — including one given earlier in this same call) an
+    ``EnrolmentError``. Returns, per pair, the status of the application (ENROLLED, PENDING or
+    WAITLISTED) or the error ``enrol`` would have raised (never raises those). Each cohort is
+    locked once (in id order) before its seats are counted. Learners must have ids (flushed).
+    Audited as ``enrolment.applied`` per application, the actor being ``actor`` or else the
+    learner. ``now`` (aware) stamps the applications (default: the current time).
+
+    Queries: per cohort, a lock and a reload; per 500 learners, their applications, their seats
+    in the same courses and the ids of the new rows; then seat counts, waitlist ends, one
+    executemany INSERT of the new rows, a recount and one of the audit events — however many
+    applications there are (a re-application reuses its row: one UPDATE each).
     """
     now = now or now_utc()
-    actor = actor or learner
-    if not learner.has_role(Role.LEARNER):
-        raise EnrolmentError("只有学员账号可以报名")
-    if check_window and not is_open_for_enrolment(cohort, now=now):
-        raise EnrolmentError("该班级当前不接受报名")
-    if cohort.status in (CohortStatus.FINISHED, CohortStatus.CANCELLED):
-        raise EnrolmentError("该班级已结束或已取消")
-    _lock(cohort)
-    existing = db.session.scalar(
-        select(Enrolment).where(Enrolment.learner_id == learner.id, Enrolment.cohort_id == cohort.id)
-    )
-    if existing is not None and existing.status in ACTIVE:
-        raise Conflict(f"您已在该班级（{ACTIVE_LABELS[existing.status]}）")
-    reason = ineligibility_reason(learner, cohort)
-    if reason:
-        raise EnrolmentError(f"不能报名：{reason}")
-    enrolment = existing or Enrolment(learner_id=learner.id, cohort_id=cohort.id)
-    enrolment.applied_at = now
-    enrolment.source = source
-    enrolment.decided_by_id = enrolment.decided_at = enrolment.decision_reason = None
-    enrolment.enrolled_at = None
-    if _seats_taken(cohort.id) < cohort.capacity:
-        _give_seat(enrolment, cohort, now=now)
-    else:
-        enrolment.status = EnrolmentStatus.WAITLISTED
-        enrolment.waitlist_seq = _next_waitlist_seq(cohort.id)
-    db.session.add(enrolment)
+    results: list[EnrolmentStatus | DomainError | None] = [None] * len(applications)
+    todo: list[int] = []
+    for i, (learner, cohort) in enumerate(applications):
+        results[i] = _refusal(learner, cohort, now=now, check_window=check_window)
+        if results[i] is None:
+            todo.append(i)
+    if not todo:
+        return results  # type: ignore[return-value]
     db.session.flush()
-    _sync_seats(cohort)
-    record("enrolment.applied", actor=actor, obj=enrolment, status=enrolment.status, cohort=cohort.code)
-    return enrolment
+    cohorts = {applications[i][1].id: applications[i][1] for i in todo}
+    for cohort_id in sorted(cohorts):
+        _lock(cohorts[cohort_id])
+    learner_ids = sorted({applications[i][0].id for i in todo})
+    existing = _applications(learner_ids, list(cohorts))
+    held = _seats_held(learner_ids, {c.course_id for c in cohorts.values()})
+    taken = _seats_taken_in(list(cohorts))
+    next_seq = _next_waitlist_seqs(list(cohorts))
+    active: dict[tuple[int, int], str] = {key: e.status for key, e in existing.items() if e.status in ACTIVE}
+    new_rows: dict[tuple[int, int], dict] = {}  # first applications, inserted in bulk below
+    for i in todo:
+        learner, cohort = applications[i]
+        key = (learner.id, cohort.id)
+        if cohort.status in (CohortStatus.FINISHED, CohortStatus.CANCELLED):  # as reloaded under the lock
+            results[i] = EnrolmentError("该班级已结束或已取消")
+            continue
+        if key in active:
+            results[i] = Conflict(f"您已在该班级（{ACTIVE_LABELS[active[key]]}）")
+            continue
+        if not learner.is_active_account:
+            results[i] = EnrolmentError(f"不能报名：{INACTIVE_ACCOUNT}")
+            continue
+        if held.get((learner.id, cohort.course_id), set()) - {cohort.id}:
+            results[i] = EnrolmentError(f"不能报名：{SEAT_IN_COURSE}")
+            continue
+        values = {"applied_at": now, "source": source, "decided_by_id": None, "decided_at": None,
+                  "decision_reason": None, "enrolled_at": None, "waitlist_seq": None}
+        if taken[cohort.id] < cohort.capacity:
+            values["status"] = _seat_status(cohort, source)
+            if values["status"] == EnrolmentStatus.ENROLLED:
+                values["enrolled_at"] = now
+            taken[cohort.id] += 1
+            held.setdefault((learner.id, cohort.course_id), set()).add(cohort.id)
+        else:
+            values["status"] = EnrolmentStatus.WAITLISTED
+            values["waitlist_seq"] = next_seq[cohort.id]
+            next_seq[cohort.id] += 1
+        active[key] = results[i] = values["status"]
+        reused = existing.get(key)
+        if reused is not None:  # withdrew, was rejected or removed before: the same row joins again
+            for name, value in values.items():
+                setattr(reused, name, value)
+        else:
+            new_rows[key] = {"learner_id": learner.id, "cohort_id": cohort.id, **values}
+    db.session.flush()
+    ids = {key: e.id for key, e in existing.items()}
+    if new_rows:
+        db.session.execute(insert(Enrolment.__table__), list(new_rows.values()))  # one executemany
+        ids |= _application_ids(sorted({lid for lid, _ in new_rows}), sorted({cid for _, cid in new_rows}))
+    for cohort_id, count in _seats_taken_in(list(cohorts)).items():
+        cohorts[cohort_id].seats_taken = count
+    applied = [i for i in todo if isinstance(results[i], EnrolmentStatus)]
+    record_many("enrolment.applied", [
+        (actor or applications[i][0], "Enrolment", ids[(applications[i][0].id, applications[i][1].id)],
+         {"status": results[i], "cohort": applications[i][1].code}) for i in applied])
+    return results  # type: ignore[return-value]
+
+
+def _refusal(learner: Applicant, cohort: Cohort, *, now: datetime, check_window: bool) -> EnrolmentError | None:
+    """What ``enrol`` refuses before taking the cohort lock (not a learner, window, cohort closed)."""
+    if not learner.has_role(Role.LEARNER):
+        return EnrolmentError("只有学员账号可以报名")
+    if check_window and not is_open_for_enrolment(cohort, now=now):
+        return EnrolmentError("该班级当前不接受报名")
+    if cohort.status in (CohortStatus.FINISHED, CohortStatus.CANCELLED):
+        return EnrolmentError("该班级已结束或已取消")
+    return None
+
+
+def _applications(learner_ids: list[int], cohort_ids: list[int]) -> dict[tuple[int, int], Enrolment]:
+    """Every enrolment row (any status) of the learners in the cohorts, by (learner id, cohort id).
+
+    The learner and cohort are not joined: callers hold them, so they come from the session.
+    """
+    out: dict[tuple[int, int], Enrolment] = {}
+    for chunk in _chunks(learner_ids):
+        stmt = (select(Enrolment).where(in_list(Enrolment.learner_id, chunk), Enrolment.cohort_id.in_(cohort_ids))
+                .options(lazyload(Enrolment.learner), lazyload(Enrolment.cohort)))
+        for e in db.session.scalars(stmt):
+            out[(e.learner_id, e.cohort_id)] = e
+    return out
+
+
+def _application_ids(learner_ids: list[int], cohort_ids: list[int]) -> dict[tuple[int, int], int]:
+    """Enrolment ids by (learner id, cohort id), as plain rows (no objects to build)."""
+    out: dict[tuple[int, int], int] = {}
+    for chunk in _chunks(learner_ids):
+        rows = db.session.execute(select(Enrolment.learner_id, Enrolment.cohort_id, Enrolment.id).where(
+            in_list(Enrolment.learner_id, chunk), Enrolment.cohort_id.in_(cohort_ids)))
+        out |= {(learner_id, cohort_id): ident for learner_id, cohort_id, ident in rows}
+    return out
+
+
+def _seats_held(learner_ids: list[int], course_ids: set[int]) -> dict[tuple[int, int], set[int]]:
+    """Cohorts (open, running or planned) of the courses where each learner holds a seat,
+    by (learner id, course id) — what ``ineligibility_reason`` looks for."""
+    out: dict[tuple[int, int], set[int]] = {}
+    for chunk in _chunks(learner_ids):
+        rows = db.session.execute(
+            select(Enrolment.learner_id, Cohort.course_id, Cohort.id)
+            .join(Cohort, Enrolment.cohort_id == Cohort.id)
+            .where(in_list(Enrolment.learner_id, chunk), Enrolment.status.in_(SEAT_HOLDING),
+                   Cohort.course_id.in_(course_ids),
+                   Cohort.status.in_((CohortStatus.OPEN, CohortStatus.RUNNING, CohortStatus.PLANNED))))
+        for learner_id, course_id, cohort_id in rows:
+            out.setdefault((learner_id, course_id), set()).add(cohort_id)
+    return out
+
+
+def _seats_taken_in(cohort_ids: list[int]) -> dict[int, int]:
+    """Seat-holding enrolments per cohort (0 for none)."""
+    rows = db.session.execute(
+        select(Enrolment.cohort_id, func.count()).where(Enrolment.cohort_id.in_(cohort_ids),
+                                                        Enrolment.status.in_(SEAT_HOLDING))
+        .group_by(Enrolment.cohort_id))
+    return {cohort_id: 0 for cohort_id in cohort_ids} | dict(rows.all())
+
+
+def _next_waitlist_seqs(cohort_ids: list[int]) -> dict[int, int]:
+    """The waitlist number the next waitlisted application of each cohort gets."""
+    rows = db.session.execute(
+        select(Enrolment.cohort_id, func.max(Enrolment.waitlist_seq)).where(Enrolment.cohort_id.in_(cohort_ids))
+        .group_by(Enrolment.cohort_id))
+    current = dict(rows.all())
+    return {cohort_id: (current.get(cohort_id) or 0) + 1 for cohort_id in cohort_ids}
+
+
+def _seat_status(cohort: Cohort, source: str) -> EnrolmentStatus:
+    """A seat given to a learner's own application waits for approval in an approval cohort."""
+    if cohort.approval_required and source == "self":
+        return EnrolmentStatus.PENDING
+    return EnrolmentStatus.ENROLLED
 
 
 def _give_seat(enrolment: Enrolment, cohort: Cohort, *, now: datetime) -> None:
     enrolment.waitlist_seq = None
-    if cohort.approval_required and enrolment.source == "self":
-        enrolment.status = EnrolmentStatus.PENDING
-    else:
-        enrolment.status = EnrolmentStatus.ENROLLED
+    enrolment.status = _seat_status(cohort, enrolment.source)
+    if enrolment.status == EnrolmentStatus.ENROLLED:
         enrolment.enrolled_at = now
 
 

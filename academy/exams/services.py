@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from academy.accounts.models import User
 from academy.accounts.permissions import can_manage_cohort
@@ -427,36 +428,57 @@ def _lenient(text: str) -> Mark | None:
 
 def _apply(assessment: Assessment, changes, *, actor: User | None, reason: str | None, now: datetime,
            source: str) -> None:
+    """Write the changed marks and their history in bulk: new attempts in one INSERT, new marks in
+    one, changed marks in one UPDATE, cleared marks in one DELETE (the flush), history rows in one
+    INSERT — a constant number of queries for a sheet of 60 or 300 learners. (Core executemany:
+    the ORM sends one INSERT per row on SQLite, which cannot batch INSERT … RETURNING in order.)"""
     if not changes:
         return
     actor_id = getattr(actor, "id", None)
-    chain_max = _attempt_numbers(assessment, [row.learner.id for row, *_ in changes])
+    new_attempts = list(dict.fromkeys(row.learner.id for row, *_ in changes if row.attempt is None))
+    attempt_ids = {row.learner.id: row.attempt.id for row, *_ in changes if row.attempt is not None}
+    if new_attempts:
+        chain_max = _attempt_numbers(assessment, new_attempts)
+        table = Attempt.__table__  # RETURNING: one multi-row INSERT that also gives the new ids
+        attempt_ids |= dict(db.session.execute(insert(table).returning(table.c.learner_id, table.c.id), [
+            {"assessment_id": assessment.id, "learner_id": lid, "attempt_no": chain_max.get(lid, 0) + 1,
+             "created_by_id": actor_id} for lid in new_attempts]).all())
+    new_scores, updated, touched, history = [], [], set(), []
     for row, component_id, old, new in changes:
-        if row.attempt is None:
-            row.attempt = Attempt(assessment_id=assessment.id, learner_id=row.learner.id,
-                                  attempt_no=chain_max.get(row.learner.id, 0) + 1, created_by_id=actor_id)
-            db.session.add(row.attempt)
-            db.session.flush()
-        score = next((s for s in row.attempt.scores if s.component_id == component_id), None)
+        attempt_id = attempt_ids[row.learner.id]
+        score = (next((s for s in row.attempt.scores if s.component_id == component_id), None)
+                 if row.attempt is not None else None)
         if new is None:
             if score is not None:
                 row.attempt.scores.remove(score)
+        elif score is not None:
+            values = {"points": new.points, "absent": new.absent, "updated_at": now, "updated_by_id": actor_id}
+            updated.append({"score_id": score.id, **values})
+            for name, value in values.items():  # the session's copy matches the row written below
+                set_committed_value(score, name, value)
         else:
-            if score is None:
-                score = ExamScore(component_id=component_id)
-                row.attempt.scores.append(score)
-            score.points, score.absent = new.points, new.absent
-            score.updated_at, score.updated_by_id = now, actor_id
+            new_scores.append({"attempt_id": attempt_id, "component_id": component_id, "points": new.points,
+                               "absent": new.absent, "updated_at": now, "updated_by_id": actor_id})
+            if row.attempt is not None:
+                touched.add(row.attempt)
         if new is None:
             row.marks.pop(component_id, None)
         else:
             row.marks[component_id] = new
-        db.session.add(ExamScoreChange(
-            attempt_id=row.attempt.id, component_id=component_id,
-            old_points=old.points if old else None, old_absent=bool(old and old.absent),
-            new_points=new.points if new else None, new_absent=bool(new and new.absent),
-            reason=reason, source=source, changed_by_id=actor_id, changed_at=now))
+        history.append({"attempt_id": attempt_id, "component_id": component_id,
+                        "old_points": old.points if old else None, "old_absent": bool(old and old.absent),
+                        "new_points": new.points if new else None, "new_absent": bool(new and new.absent),
+                        "reason": reason, "source": source, "changed_by_id": actor_id, "changed_at": now})
     db.session.flush()
+    if updated:  # one executemany whichever cells changed (the ORM would group rows by changed columns)
+        table = ExamScore.__table__
+        db.session.execute(update(table).where(table.c.id == bindparam("score_id")).values(
+            {name: bindparam(name) for name in ("points", "absent", "updated_at", "updated_by_id")}), updated)
+    if new_scores:
+        db.session.execute(insert(ExamScore.__table__), new_scores)  # one executemany
+        for attempt in touched:  # their loaded ``scores`` lack the new rows: read again on next use
+            db.session.expire(attempt, ["scores"])
+    db.session.execute(insert(ExamScoreChange.__table__), history)  # append-only history, one executemany
     record("exams.scores_recorded", actor=actor, obj=assessment, changed=len(changes), source=source,
            reason=reason)
 

@@ -224,6 +224,27 @@ def test_clearing_a_cell_removes_the_mark_and_is_recorded():
     assert last.old_mark == Mark(points=D("80")) and last.new_mark is None
 
 
+def test_a_sheet_mixing_new_changed_and_cleared_marks_is_seen_at_once_in_the_same_session():
+    cls = make_class(3)
+    assessment = make_assessment(cls)
+    a, b, c = cls.learners
+    theory, practical = component_ids(assessment)
+    set_marks(assessment, {a: ("80", None), c: ("50", "60")})
+    before = {r.learner.id: r.attempt for r in services.gradebook(assessment, now=NOW)}  # scores loaded
+    changed = services.record_scores(assessment, {(a.id, theory): "", (a.id, practical): "70", (b.id, theory): "90",
+                                                  (c.id, practical): "65"}, actor=cls.instructor, now=NOW)
+    assert changed == 4
+    assert {s.component_id: s.points for s in before[a.id].scores} == {practical: D("70")}  # not a stale copy
+    rows = {r.learner.id: r for r in services.gradebook(assessment, now=NOW)}
+    assert rows[a.id].marks == {practical: Mark(points=D("70"))}
+    assert rows[b.id].marks == {theory: Mark(points=D("90"))} and rows[b.id].attempt_no == 1
+    assert rows[c.id].marks == {theory: Mark(points=D("50")), practical: Mark(points=D("65"))}
+    last = [(h.attempt.learner_id, h.component_id, h.old_mark, h.new_mark) for h in history_rows()[-4:]]
+    assert last == [(a.id, theory, Mark(points=D("80")), None), (a.id, practical, None, Mark(points=D("70"))),
+                    (b.id, theory, None, Mark(points=D("90"))),
+                    (c.id, practical, Mark(points=D("60")), Mark(points=D("65")))]
+
+
 def test_cells_left_as_shown_do_not_undo_a_colleagues_change():
     cls = make_class(2)
     assessment = make_assessment(cls)

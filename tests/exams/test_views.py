@@ -7,11 +7,11 @@ import re
 from decimal import Decimal
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from academy.audit.models import AuditEvent
 from academy.exams import services
-from academy.exams.models import Assessment, ExamScore, ExamScoreChange
+from academy.exams.models import Assessment, Attempt, ExamScore, ExamScoreChange
 from academy.extensions import db
 from tests.conftest import post
 from tests.exams.builders import (
@@ -300,6 +300,27 @@ def test_the_gradebook_and_statistics_pages_do_not_query_per_learner(client):
         return tuple(counts)
 
     assert measure(2) == measure(15)
+
+
+def test_saving_a_sheet_issues_the_same_queries_for_2_or_15_learners(client):
+    def measure(n: int) -> tuple[int, int]:
+        cls, assessment = _setup(n)
+        theory, practical = component_ids(assessment)
+        web = sign_in(client.application, cls.instructor)
+        url = f"/exams/{assessment.id}/gradebook"
+        sheet = _sheet(assessment, {x: ("80", "70") for x in cls.learners})
+        with count_queries() as first:  # an empty sheet: every learner gets an attempt and two marks
+            assert post(web, url, sheet).status_code == 302
+        shown = {(x.id, cid): text for x in cls.learners for cid, text in ((theory, "80"), (practical, "70"))}
+        sheet = _sheet(assessment, {x: ("缺考" if i % 2 else "81", "") for i, x in enumerate(cls.learners)}, shown)
+        with count_queries() as second:  # every theory mark changed (points or 缺考), every practical one cleared
+            assert post(web, url, sheet).status_code == 302
+        assert db.session.scalar(select(func.count()).select_from(ExamScoreChange).join(Attempt).where(
+            Attempt.assessment_id == assessment.id)) == 4 * n
+        return len(first), len(second)
+
+    small, large = measure(2), measure(15)
+    assert small == large and large[0] <= 25, (small, large)
 
 
 def test_learners_get_no_staff_link_data_when_not_enrolled(client):
