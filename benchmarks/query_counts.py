@@ -28,10 +28,10 @@ PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 def counts_for(database_url: str, scale: float, workdir: Path) -> tuple[dict[str, int], dict]:
     """Generate ``scale`` into ``database_url`` (empty), then count statements per page."""
     from academy.extensions import db
-    from benchmarks.generate import create_bench_app, generate
-    from benchmarks.pages import QueryCounter, fetch, pages, sign_in
+    from benchmarks.generate import generate
+    from benchmarks.pages import QueryCounter, bench_app, fetch, pages, sign_in
 
-    app = create_bench_app(database_url, workdir, REDIS_URL="", CACHE_TYPE="SimpleCache")
+    app = bench_app(database_url, workdir)
     with app.app_context():
         db.create_all()
         manifest = generate(scale=scale)
