@@ -16,7 +16,7 @@ PYTEST := $(BIN)/python -m pytest -q
 export PLAYWRIGHT_BROWSERS_PATH := 0
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test test-sqlite test-postgres test-e2e lint audit serve install translations translations-update sysdeps-run sysdeps-test redis clean
+.PHONY: run test test-sqlite test-postgres test-e2e lint audit serve install translations translations-update sysdeps-run sysdeps-test redis clean bench
 
 # --- set-up -----------------------------------------------------------------------------------
 $(BIN)/python:
@@ -124,6 +124,31 @@ lint: install
 audit: install
 	$(BIN)/pip-audit --skip-editable --progress-spinner off
 	$(BIN)/bandit -q -r academy --severity-level high
+
+# --- benchmarks (not tests: they print figures and ratios; see benchmarks/README.md) ----------
+# Generates the city (155,000 learners …) into a SQLite file and the PostgreSQL database bench_city
+# (BENCH_REUSE=1 keeps databases generated earlier), then runs every benchmark once; about 20
+# minutes on 2 cores. The output is also written to test-artifacts/bench.log.
+BENCH_SQLITE ?= $(abspath benchmarks/data/city.db)
+BENCH_PG ?= $(PG_URL:%/postgres=%)/bench_city
+BENCH_LOG := $(ARTIFACTS)/bench.log
+bench: sysdeps-test install redis
+	@scripts/postgres.sh
+	@mkdir -p $(ARTIFACTS) benchmarks/data
+	@set -o pipefail; { \
+	  if [ "$(BENCH_REUSE)" != 1 ] || [ ! -f benchmarks/data/city-sqlite.json ]; then \
+	    $(BIN)/python benchmarks/generate.py --reset --database-url sqlite:///$(BENCH_SQLITE) --manifest benchmarks/data/city-sqlite.json; fi && \
+	  if [ "$(BENCH_REUSE)" != 1 ] || [ ! -f benchmarks/data/city-postgres.json ]; then \
+	    $(BIN)/python benchmarks/generate.py --reset --database-url $(BENCH_PG) --manifest benchmarks/data/city-postgres.json; fi && \
+	  $(BIN)/python benchmarks/pages.py --manifest benchmarks/data/city-sqlite.json --manifest benchmarks/data/city-postgres.json && \
+	  $(BIN)/python benchmarks/query_counts.py --scales 0.01 0.1 && \
+	  $(BIN)/python benchmarks/checkin_burst.py --database-url $(BENCH_PG) && \
+	  $(BIN)/python benchmarks/imports.py && \
+	  $(BIN)/python benchmarks/imports.py --database-url $(PG_URL) && \
+	  $(BIN)/python benchmarks/certificate_batch.py && \
+	  $(BIN)/python benchmarks/page_weight.py && \
+	  $(BIN)/python benchmarks/lighthouse.py --runs 3; \
+	} 2>&1 | tee $(BENCH_LOG)
 
 # Removes the virtual environment and build files; keeps instance/ (the database and secret key).
 clean:
