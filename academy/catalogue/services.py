@@ -488,5 +488,5 @@ def manage_overview(*, course_id: int | None = None, recent: int = MANAGE_RECENT
     totals_stmt = select(Cohort.course_id, func.count()).group_by(Cohort.course_id)
     if course_id is not None:
         totals_stmt = totals_stmt.where(Cohort.course_id == course_id)
-    return ManageOverview(courses, shown, dict(db.session.execute(totals_stmt).tuples().all()))
+    return ManageOverview(courses, shown, dict(db.session.execute(totals_stmt).all()))
 
