@@ -27,7 +27,7 @@ PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 
 def counts_for(database_url: str, scale: float, workdir: Path) -> tuple[dict[str, int], dict]:
     """Generate ``scale`` into ``database_url`` (empty), then count statements per page."""
-    from academy.extensions import db
+    from academy.extensions import cache, db
     from benchmarks.generate import generate
     from benchmarks.pages import QueryCounter, bench_app, fetch, pages, sign_in
 
@@ -43,7 +43,11 @@ def counts_for(database_url: str, scale: float, workdir: Path) -> tuple[dict[str
         fetch(clients[page.who], page.path)
         with QueryCounter(engine) as counter:
             fetch(clients[page.who], page.path)
-        counts[page.name] = counter.count
+        with app.app_context():
+            cache.clear()  # the same visit when the cached listing / report has just expired
+        with QueryCounter(engine) as cold:
+            fetch(clients[page.who], page.path)
+        counts[page.name] = (counter.count, cold.count)
     engine.dispose()
     return counts, manifest
 
@@ -81,12 +85,15 @@ def main(argv: list[str] | None = None) -> int:
                   f"{manifest['counts'].get('attendance_records', 0):,} attendance records "
                   f"(generated and counted in {time.perf_counter() - started:.1f} s)", flush=True)
     names = list(next(iter(results.values())))
-    print(f"\n{'page':24}" + "".join(f"{'scale ' + format(s, 'g'):>12}" for s in args.scales) + "  flat  ≤12")
+    print("\nstatements per request: a visit served as deployed (app cache on) / the same visit just after "
+          "the cached catalogue listing or dashboard figures expired")
+    print(f"{'page':24}" + "".join(f"{'scale ' + format(s, 'g'):>14}" for s in args.scales) + "  flat  ≤12")
     for name in names:
         row = [results[s][name] for s in args.scales]
         flat = "yes" if len(set(row)) == 1 else "NO"
-        budget = "yes" if max(row) <= 12 else "NO"
-        print(f"{name:24}" + "".join(f"{n:>12}" for n in row) + f"  {flat:>4}  {budget:>3}")
+        budget = "yes" if max(warm for warm, _cold in row) <= 12 else "NO"
+        cold_note = "" if max(cold for _warm, cold in row) <= 12 else "  (recomputing: over 12)"
+        print(f"{name:24}" + "".join(f"{f'{w} / {c}':>14}" for w, c in row) + f"  {flat:>4}  {budget:>3}{cold_note}")
     return 0
 
 
