@@ -75,6 +75,8 @@ class Config:
     CACHE_KEY_PREFIX = "academy:"
     # Where the app keeps files it makes or receives (certificate PDFs, seal images, photos).
     STORAGE_PATH = os.environ.get("ACADEMY_STORAGE_PATH", "")  # default: <instance>/storage
+    # Worker processes that render a big certificate batch (chunks in parallel); 1 = in-process.
+    CERTIFICATE_RENDER_PROCESSES = int(os.environ.get("CERTIFICATE_RENDER_PROCESSES") or min(2, os.cpu_count() or 1))
 
     @classmethod
     def init_config(cls, app) -> None:
@@ -106,3 +108,4 @@ class TestConfig(Config):
     SERVER_NAME = None
     CACHE_TYPE = "NullCache"  # every test sees the database as it is; tests/catalogue checks caching
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - fast hashing in tests only
+    CERTIFICATE_RENDER_PROCESSES = 1  # batches render in-process; tests that want workers set it

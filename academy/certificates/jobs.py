@@ -11,6 +11,12 @@ Where a job runs:
 The job row (``PrintJob``) holds the state and the progress, so the progress page survives a
 reload; ``heartbeat_at`` moves after every chunk, so a job whose worker died can be seen as
 stale and restarted. Each job commits its own progress in its own session.
+
+A PDF job's chunks render in ``CERTIFICATE_RENDER_PROCESSES`` worker processes (default 2, see
+``pdf.render_batch``): started per job from a clean fork server, they receive only HTML text,
+never the job's database session; the job process merges the chunks in order and records the
+progress. Each RQ worker (or the embedded thread) still runs one job at a time, so memory
+stays bounded: the job's process plus about one chunk's worth per render process.
 """
 
 from __future__ import annotations
@@ -58,10 +64,11 @@ def _output_path(job: PrintJob) -> str:
 def run_print_job(job_id: int) -> None:
     """Render print job ``job_id`` (queued or restarted) and store its output; commits as it goes.
 
-    PDF: the certificates, in the job's order, as whole WeasyPrint documents of
-    ``CERTIFICATE_CHUNK_PAGES`` pages concatenated with pypdf. ZIP: each certificate's stored
-    PDF (rendered and stored on first use, byte-identical afterwards). Any error marks the job
-    FAILED with the message; nothing is raised.
+    PDF: the certificates, in the job's order, as whole WeasyPrint documents of at most
+    ``CERTIFICATE_CHUNK_PAGES`` pages (rendered in ``CERTIFICATE_RENDER_PROCESSES`` worker
+    processes) concatenated with pypdf; a chunk that fails names its pages in the job's error.
+    ZIP: each certificate's stored PDF (rendered and stored on first use, byte-identical
+    afterwards). Any error marks the job FAILED with the message; nothing is raised.
     """
     from academy.certificates import services
 

@@ -55,6 +55,29 @@ def test_a_failing_job_is_marked_failed_with_the_reason(app, tmp_path, monkeypat
     assert job.status == "failed" and "fonts-noto-cjk" in job.error
 
 
+def render_chunk_failing_on_page_three(job):
+    """Stands in for ``pdf._render_chunk`` in the worker processes (importable, so it pickles)."""
+    from academy.certificates import pdf, render_worker
+
+    if job.first_page <= 3 <= job.last_page:
+        raise pdf.UnsupportedCharacter("姓名", "李\U00030001明", "\U00030001")  # does not pickle as is
+    return render_worker.render_chunk(job)
+
+
+def test_a_chunk_failing_in_a_worker_process_fails_the_job_naming_its_pages(app, monkeypatch):
+    from academy.certificates import pdf
+
+    monkeypatch.setitem(app.config, "CERTIFICATE_RENDER_PROCESSES", 2)
+    monkeypatch.setitem(app.config, "CERTIFICATE_CHUNK_PAGES", 2)
+    monkeypatch.setattr(pdf, "_render_chunk", render_chunk_failing_on_page_three)
+    job = queued_job(6)  # chunks of pages 1–2, 3–4, 5, 6
+    jobs.run_print_job(job.id)
+    job = finished(job.id)
+    assert job.status == "failed" and job.output_path is None
+    assert job.error.startswith("第 3–4 页（证书 ") and "生成失败：UnsupportedCharacter" in job.error
+    assert "U+30001" in job.error
+
+
 def test_a_stalled_job_can_be_restarted_from_its_page(client, app, monkeypatch):
     monkeypatch.setitem(app.config, "CERTIFICATE_JOBS_INLINE", True)
     job = queued_job(1)

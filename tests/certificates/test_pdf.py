@@ -161,6 +161,40 @@ def test_a_big_batch_renders_in_chunks_into_one_print_ordered_file(app):
     assert [p.extract_text().count(c.serial) > 0 for p, c in zip(reader.pages, certificates, strict=True)] == [True] * 5
 
 
+def test_two_worker_processes_print_the_same_pages_in_the_same_order(app, monkeypatch):
+    monkeypatch.setitem(app.config, "CERTIFICATE_CHUNK_PAGES", 2)
+    cls = graduating_class(6, names=[*NAMES, "甲一", "乙二"])
+    certificates = sorted(services.issue_for_cohort(cls.cohort, actor=cls.admin, now=NOW).issued,
+                          key=lambda c: c.serial)
+    one = pdf.render_batch(certificates, base_url=BASE, processes=1)
+    progress = []
+    two = pdf.render_batch(certificates, base_url=BASE, processes=2, progress=progress.append)
+
+    def page_texts(data):
+        return [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
+
+    assert page_texts(two) == page_texts(one)
+    assert len(page_texts(two)) == 6
+    for text, certificate in zip(page_texts(two), certificates, strict=True):
+        assert certificate.serial in text and certificate.holder_name in text
+    assert progress == sorted(progress) and progress[-1] == 6 and len(progress) == 4  # 4 chunks: 2+2+1+1
+
+
+def test_chunks_are_even_and_a_multiple_of_the_worker_count():
+    assert pdf.chunk_bounds(300, 50, 2) == [(i, i + 50) for i in range(0, 300, 50)]
+    assert [b - a for a, b in pdf.chunk_bounds(120, 50, 2)] == [30, 30, 30, 30]
+    assert [b - a for a, b in pdf.chunk_bounds(120, 50, 1)] == [40, 40, 40]
+    assert [b - a for a, b in pdf.chunk_bounds(5, 2, 1)] == [2, 2, 1]
+    assert [b - a for a, b in pdf.chunk_bounds(3, 2, 4)] == [1, 1, 1]
+    assert pdf.chunk_bounds(40, 50, 2) == [(0, 40)]
+    assert pdf.chunk_bounds(0, 50, 2) == []
+    # workers only for more than two full chunks: below that, starting them costs what they save
+    assert pdf.batch_plan(300, 50, 2) == (2, pdf.chunk_bounds(300, 50, 2))
+    assert pdf.batch_plan(101, 50, 2)[0] == 2
+    assert pdf.batch_plan(100, 50, 2) == (0, [(0, 50), (50, 100)])
+    assert pdf.batch_plan(300, 50, 1) == (0, pdf.chunk_bounds(300, 50, 1))
+
+
 def test_certificate_pdfs_never_fetch_from_the_network(app):
     fetcher = pdf._make_fetcher([Path(app.config["STORAGE_PATH"])])
     with pytest.raises(ValueError):
