@@ -17,8 +17,8 @@ up in the font's cmap (fontTools, cached per file) and raises ``UnsupportedChara
 the character, instead of printing a blank box. 𠮷 (U+20BB7), 堃, 喆 and the middle dot are in
 Noto CJK SC.
 
-Rendering. Any number of certificates render as ONE WeasyPrint document (about 28 ms a page
-against 200 ms per separate document); big batches are cut into chunks of at most
+Rendering. Any number of certificates render as ONE WeasyPrint document (about 50 ms a page
+against 330 ms per separate document); big batches are cut into chunks of at most
 ``CERTIFICATE_CHUNK_PAGES`` pages, concatenated with pypdf, with ``gc.collect()`` after each
 chunk so memory stays bounded. With ``CERTIFICATE_RENDER_PROCESSES`` > 1 the chunks render in
 that many worker processes (``concurrent.futures.ProcessPoolExecutor``, ``forkserver`` start
